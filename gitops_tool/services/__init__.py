@@ -1,0 +1,1 @@
+"""Use cases: each wires adapters to the pure core for one command."""
