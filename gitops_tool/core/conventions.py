@@ -27,3 +27,31 @@ AIRFLOW_IMAGE_REPOSITORY = "apache/airflow"
 
 DEFAULT_OVERLAY = "overlays/three-node-ha"
 LEGACY_OVERLAY = "overlays/single-node-legacy"
+
+# Keys of the out-of-band Secret every workload reads (created by `gitops-tool secrets init`).
+SECRET_KEY_FERNET = "fernet-key"  # noqa: S105 - a key name
+SECRET_KEY_WEBSERVER = "webserver-secret-key"  # noqa: S105 - a key name
+SECRET_KEY_POSTGRES_PASSWORD = "postgres-password"  # noqa: S105 - a key name
+SECRET_KEY_SQL_ALCHEMY_CONN = "sql-alchemy-conn"  # noqa: S105 - a key name
+SECRET_KEY_AIRFLOW_ADMIN_PASSWORD = "airflow-admin-password"  # noqa: S105 - a key name
+SECRET_KEY_GRAFANA_ADMIN_PASSWORD = "grafana-admin-password"  # noqa: S105 - a key name
+SECRET_KEYS = (
+    SECRET_KEY_FERNET,
+    SECRET_KEY_WEBSERVER,
+    SECRET_KEY_POSTGRES_PASSWORD,
+    SECRET_KEY_SQL_ALCHEMY_CONN,
+    SECRET_KEY_AIRFLOW_ADMIN_PASSWORD,
+    SECRET_KEY_GRAFANA_ADMIN_PASSWORD,
+)
+POSTGRES_USER = "airflow"
+POSTGRES_DB = "airflow"
+
+# Policy exceptions: an annotation on the object, reviewable in Git, listed by `validate`.
+#   policy.gitops-tool.io/allow-<rule-id>: "<reason>"
+POLICY_EXCEPTION_PREFIX = "policy.gitops-tool.io/allow-"
+
+# Argo CD: Applications live under argocd/; drift finds the one whose spec.source.path is the overlay.
+ARGOCD_DIR = "argocd"
+ARGOCD_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
+ARGOCD_HOOK = "argocd.argoproj.io/hook"
+ARGOCD_TRACKING_ID = "argocd.argoproj.io/tracking-id"
