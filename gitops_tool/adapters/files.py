@@ -11,14 +11,20 @@ from pathlib import Path
 from gitops_tool.errors import UserError
 
 
+def ensure_parent_exists(path: Path) -> None:
+    """Fail before any work when ``path`` could not be written because its folder is missing."""
+    folder = path.parent if str(path.parent) else Path()
+    if not folder.is_dir():
+        raise UserError(f"cannot write {path}: folder {folder} does not exist")
+
+
 def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temp file in the same folder and a rename.
 
     Readers see the old file or the new one, never a part; a failure leaves the old file as it was.
     """
+    ensure_parent_exists(path)
     folder = path.parent if str(path.parent) else Path()
-    if not folder.is_dir():
-        raise UserError(f"cannot write {path}: folder {folder} does not exist")
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:

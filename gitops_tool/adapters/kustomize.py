@@ -10,6 +10,7 @@ it is an unrelated old build.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -66,7 +67,23 @@ class KustomizeRenderer:
     def build(self, target: Path, label: str | None = None) -> str:
         """``kustomize build target``; ``label`` names the overlay in errors (defaults to the path)."""
         args = self.command.build_args(target)
-        return run_tool(args, f"kustomize could not render {label or target}")
+        try:
+            return run_tool(args, f"kustomize could not render {label or target}")
+        except ExternalToolError as exc:
+            raise ExternalToolError(
+                f"kustomize could not render {label or target}", args, exc.returncode, _explain(exc.stderr)
+            ) from None
+
+
+_MISSING_FILE = re.compile(r"lstat (\S+): no such file or directory")
+
+
+def _explain(stderr: str) -> str:
+    """kustomize's errors nest the cause several times; keep the part a person acts on."""
+    missing = _MISSING_FILE.search(stderr)
+    if missing:
+        return f"references a missing file or folder {missing.group(1)}"
+    return stderr
 
 
 def run_tool(args: Sequence[str], summary: str, cwd: Path | None = None) -> str:

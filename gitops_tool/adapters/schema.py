@@ -121,8 +121,10 @@ def _path(parts: Iterable[Any]) -> str:
 
 
 def _message(error: Any) -> str:
-    if error.validator == "additionalProperties":
-        return str(error.message).replace("Additional properties are not allowed", "unknown field(s)")
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        known = set(error.schema.get("properties", {}))
+        unknown = sorted(str(key) for key in error.instance if key not in known)
+        return f"unknown field(s): {', '.join(unknown)}"
     if error.context:
         # oneOf/anyOf: the most specific reason reads better than "not valid under any schema".
         import jsonschema

@@ -12,10 +12,8 @@ Kustomize = Annotated[
     str | None,
     typer.Option(
         "--kustomize",
-        envvar=KUSTOMIZE_ENV,
         help="A kustomize binary to render with instead of the pinned `kubectl kustomize` "
-        "(match your Argo CD's kustomize version).",
-        show_envvar=True,
+        f"(match your Argo CD's kustomize version); default from ${KUSTOMIZE_ENV}.",
     ),
 ]
 
