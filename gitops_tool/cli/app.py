@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
+
+# Typer >= 0.26 vendors click as typer._click; its usage errors are raised from there.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from gitops_tool import __version__
 from gitops_tool.errors import EXIT_ERROR, GitopsError
@@ -56,12 +58,17 @@ def main(argv: list[str] | None = None) -> None:
         code = app(args=argv, prog_name="gitops-tool", standalone_mode=False)
     except GitopsError as exc:
         _fail(str(exc), exc.exit_code)
-    except click.exceptions.Exit as exc:
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.ClickException as exc:
+    except NoArgsIsHelpError as exc:
         exc.show()
-        sys.exit(EXIT_ERROR if exc.exit_code == 1 else exc.exit_code)
-    except click.exceptions.Abort:
+        sys.exit(EXIT_ERROR)
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "gitops-tool"
+        _fail(f"{exc.format_message()} (see '{command} --help')", EXIT_ERROR)
+    except typer.TyperException as exc:
+        _fail(exc.format_message(), EXIT_ERROR)
+    except typer.Abort:
         _fail("aborted", 130)
     except KeyboardInterrupt:
         _fail("interrupted", 130)
