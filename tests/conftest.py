@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from gitops_tool.cli.app import main
+from gitops_tool.cli.entry import main
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

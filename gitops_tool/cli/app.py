@@ -14,6 +14,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from gitops_tool import __version__
+from gitops_tool.cli.entry import fail as _fail
 from gitops_tool.errors import EXIT_ERROR, GitopsError
 
 app = typer.Typer(
@@ -77,6 +78,3 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _fail(message: str, code: int) -> None:
-    print(f"gitops-tool: error: {message}", file=sys.stderr)
-    sys.exit(code)

@@ -26,14 +26,9 @@ def render(
     kustomize: options.Kustomize = None,
 ) -> int:
     """Render an overlay to multi-document YAML with the pinned kustomize."""
-    from gitops_tool.adapters.files import atomic_write, ensure_parent_exists
-    from gitops_tool.services.rendering import render_overlay
+    import sys
 
-    if output is not None:
-        ensure_parent_exists(output)
-    rendered = render_overlay(overlay, kustomize)
-    if output is None:
-        typer.echo(rendered.text, nl=False)
-    else:
-        atomic_write(output, rendered.text)
+    from gitops_tool.services.rendering import render_to
+
+    render_to(overlay, str(output) if output else None, kustomize, sys.stdout)
     return 0

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
+from gitops_tool.adapters.files import atomic_write, ensure_parent_exists
 from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
 from gitops_tool.adapters.project import display_path, resolve_overlay
-from gitops_tool.core.objects import Manifest
+
+if TYPE_CHECKING:
+    from gitops_tool.core.objects import Manifest
 
 
-@dataclass(frozen=True)
-class RenderedOverlay:
+class RenderedOverlay(NamedTuple):
     path: Path
     label: str  # the overlay as shown to users, relative to the repository root
     text: str
@@ -28,3 +30,16 @@ def render_overlay(overlay: str, kustomize: str | None = None, root: Path | None
     label = display_path(path, root)
     renderer = KustomizeRenderer(resolve_kustomize(kustomize))
     return RenderedOverlay(path, label, renderer.build(path, label))
+
+
+def render_to(overlay: str, output: str | None, kustomize: str | None, stdout: TextIO) -> None:
+    """``gitops-tool render``: the overlay's YAML to ``output`` (atomically) or to ``stdout``."""
+    target = Path(output) if output else None
+    if target is not None:
+        ensure_parent_exists(target)
+    rendered = render_overlay(overlay, kustomize)
+    if target is None:
+        stdout.write(rendered.text)
+        stdout.flush()
+    else:
+        atomic_write(target, rendered.text)
