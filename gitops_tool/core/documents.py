@@ -102,24 +102,50 @@ def _require_identity(obj: Manifest, source: str, index: int) -> None:
 
 
 def _check_shape(docs: list[Any], source: str, limits: LoadLimits) -> None:
-    """Walk the loaded tree counting nodes as if aliases were expanded, with an explicit stack."""
-    nodes = 0
-    stack: list[tuple[Any, int]] = [(doc, 1) for doc in docs]
+    """Refuse trees too deep, or too large once aliases are expanded, without expanding them.
+
+    The expanded size of each container is memoised by identity, so a "billion laughs" document
+    costs as many steps as it has distinct nodes.
+    """
+    sizes: dict[int, int] = {}
+    total = 0
+    for doc in docs:
+        total += _expanded_size(doc, sizes, source, limits)
+        if total > limits.max_nodes:
+            raise _too_large(source, limits)
+
+
+def _expanded_size(root: Any, sizes: dict[int, int], source: str, limits: LoadLimits) -> int:
+    if not isinstance(root, (dict, list)):
+        return 1
+    # Iterative post-order walk: (container, depth, children visited?).
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
     while stack:
-        value, depth = stack.pop()
-        nodes += 1
-        if nodes > limits.max_nodes:
-            raise ValidationInputError(
-                f"{source}: expands to more than {limits.max_nodes} nodes (alias bomb?); refusing to load it"
-            )
+        node, depth, expanded = stack.pop()
+        if id(node) in sizes:
+            continue
+        children = list(node.values()) if isinstance(node, dict) else node
+        if expanded:
+            size = 1 + sum(sizes.get(id(c), 1) if isinstance(c, (dict, list)) else 1 for c in children)
+            if size > limits.max_nodes:
+                raise _too_large(source, limits)
+            sizes[id(node)] = size
+            continue
         if depth > limits.max_depth:
             raise ValidationInputError(
                 f"{source}: nested deeper than {limits.max_depth} levels; refusing to load it"
             )
-        if isinstance(value, dict):
-            stack.extend((child, depth + 1) for child in value.values())
-        elif isinstance(value, list):
-            stack.extend((child, depth + 1) for child in value)
+        stack.append((node, depth, True))
+        stack.extend(
+            (c, depth + 1, False) for c in children if isinstance(c, (dict, list)) and id(c) not in sizes
+        )
+    return sizes[id(root)]
+
+
+def _too_large(source: str, limits: LoadLimits) -> ValidationInputError:
+    return ValidationInputError(
+        f"{source}: expands to more than {limits.max_nodes} nodes (alias bomb?); refusing to load it"
+    )
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
