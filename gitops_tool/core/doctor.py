@@ -1,0 +1,346 @@
+"""The seed's troubleshooting section as checks: pure functions over live objects.
+
+Each check turns what `kubectl get events`, `describe pod`, `get nodes --show-labels`,
+`get pvc`, `logs -l app=nfs-...` and `auth can-i` showed an operator into one pass/fail line
+and a hint saying what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import Enum
+from typing import Any
+
+from gitops_tool.core.conventions import COMPONENT_LABEL, NAMESPACE, SCHEDULER_COMPONENT
+from gitops_tool.core.node_roles import LabelPlan
+from gitops_tool.core.objects import Manifest
+
+SERVICE_ACCOUNT_USER = f"system:serviceaccount:{NAMESPACE}:airflow"
+# What the KubernetesExecutor does with worker pods (Airflow Helm chart's pod-launcher role).
+EXECUTOR_PERMISSIONS: tuple[tuple[str, str, str], ...] = (
+    ("create", "pods", ""),
+    ("get", "pods", ""),
+    ("list", "pods", ""),
+    ("watch", "pods", ""),
+    ("patch", "pods", ""),
+    ("delete", "pods", ""),
+    ("get", "pods", "log"),
+)
+_SHOWN = 5
+_MESSAGE_CHARS = 160
+
+
+class Status(Enum):
+    PASS = "PASS"  # noqa: S105 - a check outcome, not a password
+    FAIL = "FAIL"
+    UNKNOWN = "UNKNOWN"  # could not be determined (no permission, nothing to look at)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    status: Status
+    detail: str
+    hint: str = ""
+    items: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AccessAnswer:
+    """One (Self)SubjectAccessReview answer; ``allowed`` None when the review could not be made."""
+
+    verb: str
+    resource: str
+    subresource: str
+    allowed: bool | None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ClusterSnapshot:
+    """Everything doctor reads, as the API server returned it (plain dicts)."""
+
+    now: datetime
+    pods: list[Manifest]
+    nodes: list[Manifest]
+    pvcs: list[Manifest]
+    workloads: list[Manifest]  # Deployments and StatefulSets of the namespace
+    events: list[Manifest]
+    access: list[AccessAnswer]
+    label_plan: LabelPlan | None  # None: no mapping for the overlay
+    overlay: str = ""
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _name(obj: Mapping[str, Any]) -> str:
+    return str(_meta(obj).get("name", ""))
+
+
+def _short(text: str) -> str:
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= _MESSAGE_CHARS else one_line[: _MESSAGE_CHARS - 1] + "…"
+
+
+def _more(items: Sequence[str]) -> list[str]:
+    return [*items[:_SHOWN], f"... and {len(items) - _SHOWN} more"] if len(items) > _SHOWN else list(items)
+
+
+def check_pending_pods(snapshot: ClusterSnapshot) -> CheckResult:
+    pending = [p for p in snapshot.pods if (p.get("status") or {}).get("phase") == "Pending"]
+    if not pending:
+        return CheckResult("pending pods", Status.PASS, f"no pending pod among {len(snapshot.pods)}")
+    items = []
+    for pod in sorted(pending, key=_name):
+        reason = "not scheduled yet"
+        for cond in (pod.get("status") or {}).get("conditions") or []:
+            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+                reason = _short(f"{cond.get('reason', 'Unschedulable')}: {cond.get('message', '')}")
+        for status in (pod.get("status") or {}).get("containerStatuses") or []:
+            waiting = (status.get("state") or {}).get("waiting") or {}
+            if waiting.get("reason"):
+                reason = f"container {status.get('name')}: {waiting['reason']}"
+        items.append(f"{_name(pod)}: {reason}")
+    return CheckResult(
+        "pending pods",
+        Status.FAIL,
+        f"{len(pending)} pod(s) pending",
+        "Unschedulable usually means a missing node label (gitops-tool nodes check) or too few "
+        "resources on the role's node; an unbound PVC points at NFS",
+        _more(items),
+    )
+
+
+def check_node_labels(snapshot: ClusterSnapshot) -> CheckResult:
+    plan = snapshot.label_plan
+    if plan is None:
+        return CheckResult(
+            "node labels", Status.UNKNOWN, f"no node-roles.yaml in {snapshot.overlay or 'the overlay'}"
+        )
+    if plan.in_sync:
+        return CheckResult("node labels", Status.PASS, "every mapped node carries its role label")
+    return CheckResult(
+        "node labels",
+        Status.FAIL,
+        f"{len(plan.problems())} node label problem(s)",
+        f"gitops-tool nodes apply --overlay {snapshot.overlay} --yes",
+        _more(plan.problems()),
+    )
+
+
+def _ready(workload: Mapping[str, Any]) -> tuple[int, int]:
+    spec, status = workload.get("spec") or {}, workload.get("status") or {}
+    wanted = spec.get("replicas", 1)
+    return int(status.get("readyReplicas") or 0), int(1 if wanted is None else wanted)
+
+
+def check_nfs(snapshot: ClusterSnapshot) -> CheckResult:
+    nfs = [w for w in snapshot.workloads if "nfs" in _name(w)]
+    if not nfs:
+        return CheckResult(
+            "NFS server and provisioner",
+            Status.FAIL,
+            "no NFS workload in the namespace",
+            "the overlay's nfs components are not synced: check the Argo CD Application",
+        )
+    not_ready = []
+    for workload in sorted(nfs, key=_name):
+        ready, wanted = _ready(workload)
+        if ready < wanted or wanted == 0:
+            not_ready.append(f"{workload.get('kind')}/{_name(workload)}: {ready}/{wanted} ready")
+    names = ", ".join(sorted(_name(w) for w in nfs))
+    if not not_ready:
+        return CheckResult("NFS server and provisioner", Status.PASS, f"running: {names}")
+    return CheckResult(
+        "NFS server and provisioner",
+        Status.FAIL,
+        f"{len(not_ready)} NFS workload(s) not ready",
+        "the NFS server must run on the management node; read its pod's events (gitops-tool doctor "
+        "lists them below) and the provisioner's log",
+        not_ready,
+    )
+
+
+def check_pvcs(snapshot: ClusterSnapshot) -> CheckResult:
+    if not snapshot.pvcs:
+        return CheckResult(
+            "PVCs bound",
+            Status.FAIL,
+            "no PersistentVolumeClaim in the namespace",
+            "airflow-dags and airflow-logs are missing: check the sync of the storage component",
+        )
+    unbound = [
+        f"{_name(p)}: {(p.get('status') or {}).get('phase', 'unknown')}"
+        for p in sorted(snapshot.pvcs, key=_name)
+        if (p.get("status") or {}).get("phase") != "Bound"
+    ]
+    if not unbound:
+        return CheckResult("PVCs bound", Status.PASS, f"{len(snapshot.pvcs)} PVC(s) bound")
+    return CheckResult(
+        "PVCs bound",
+        Status.FAIL,
+        f"{len(unbound)} PVC(s) not bound",
+        "a Pending nfs-client claim means the NFS client provisioner is not running or cannot mount "
+        "nfs-server:2049",
+        unbound,
+    )
+
+
+def _pod_ready(pod: Mapping[str, Any]) -> bool:
+    return any(
+        cond.get("type") == "Ready" and cond.get("status") == "True"
+        for cond in (pod.get("status") or {}).get("conditions") or []
+    )
+
+
+def check_schedulers(snapshot: ClusterSnapshot) -> CheckResult:
+    def is_scheduler(obj: Mapping[str, Any]) -> bool:
+        return (_meta(obj).get("labels") or {}).get(COMPONENT_LABEL) == SCHEDULER_COMPONENT
+
+    deployments = [w for w in snapshot.workloads if is_scheduler(w)]
+    pods = [
+        p for p in snapshot.pods if is_scheduler(p) and (p.get("status") or {}).get("phase") != "Succeeded"
+    ]
+    if not deployments:
+        return CheckResult(
+            "schedulers",
+            Status.FAIL,
+            "no scheduler Deployment in the namespace",
+            "the schedulers are not synced: check the Argo CD Application",
+        )
+    problems = []
+    for pod in sorted(pods, key=_name):
+        if not _pod_ready(pod):
+            problems.append(f"{_name(pod)}: not ready")
+    ready = [p for p in pods if _pod_ready(p)]
+    by_node: dict[str, list[str]] = {}
+    for pod in ready:
+        by_node.setdefault(str((pod.get("spec") or {}).get("nodeName", "")), []).append(_name(pod))
+    for node, names in sorted(by_node.items()):
+        if len(names) > 1:
+            problems.append(f"{node}: {len(names)} schedulers on one node ({', '.join(sorted(names))})")
+    wanted = sum(_ready(d)[1] for d in deployments)
+    if len(ready) < wanted:
+        problems.append(f"{len(ready)} of {wanted} scheduler pod(s) ready")
+    if not problems:
+        nodes = ", ".join(sorted(by_node))
+        return CheckResult("schedulers", Status.PASS, f"{len(ready)} ready on distinct nodes ({nodes})")
+    return CheckResult(
+        "schedulers",
+        Status.FAIL,
+        "schedulers not ready on distinct nodes",
+        "an unready scheduler usually cannot reach the DB (Secret airflow-secrets, Service postgres); "
+        "two on one node mean the anti-affinity or node labels are wrong",
+        problems,
+    )
+
+
+def check_executor_rbac(snapshot: ClusterSnapshot) -> CheckResult:
+    name = "executor RBAC"
+    if not snapshot.access:
+        return CheckResult(name, Status.UNKNOWN, "not checked")
+    unknown = [a for a in snapshot.access if a.allowed is None]
+    denied = [a for a in snapshot.access if a.allowed is False]
+
+    def label(a: AccessAnswer) -> str:
+        return f"{a.verb} {a.resource}{'/' + a.subresource if a.subresource else ''}"
+
+    if denied:
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"{SERVICE_ACCOUNT_USER} may not: {', '.join(label(a) for a in denied)}",
+            "the executor's Role or RoleBinding is missing or changed: run gitops-tool drift",
+        )
+    if unknown:
+        return CheckResult(
+            name,
+            Status.UNKNOWN,
+            f"could not ask the API server: {unknown[0].reason}",
+            "impersonating the service account needs the `impersonate` verb (cluster admins have it)",
+        )
+    return CheckResult(
+        name, Status.PASS, f"{SERVICE_ACCOUNT_USER} may {', '.join(label(a) for a in snapshot.access)}"
+    )
+
+
+def _event_time(event: Mapping[str, Any]) -> datetime | None:
+    for key in ("lastTimestamp", "eventTime", "firstTimestamp"):
+        value = event.get(key) or (_meta(event).get("creationTimestamp") if key == "firstTimestamp" else None)
+        if isinstance(value, str) and value:
+            try:
+                return datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+    return None
+
+
+def check_warning_events(snapshot: ClusterSnapshot, window: timedelta = timedelta(hours=1)) -> CheckResult:
+    recent = []
+    for event in snapshot.events:
+        when = _event_time(event)
+        if event.get("type") == "Warning" and when is not None and snapshot.now - when <= window:
+            recent.append((when, event))
+    if not recent:
+        return CheckResult("warning events", Status.PASS, f"no warning event in the last {_hours(window)}")
+    recent.sort(key=lambda pair: pair[0], reverse=True)
+    items = []
+    for _, event in recent:
+        involved = event.get("involvedObject") or event.get("regarding") or {}
+        what = f"{involved.get('kind', '?')}/{involved.get('name', '?')}"
+        message = event.get("message") or event.get("note") or ""
+        items.append(f"{what}: {event.get('reason', '')}: {_short(str(message))}")
+    return CheckResult(
+        "warning events",
+        Status.FAIL,
+        f"{len(recent)} warning event(s) in the last {_hours(window)}",
+        "newest first; FailedScheduling, FailedMount and BackOff name the failing part",
+        _more(items),
+    )
+
+
+def _hours(window: timedelta) -> str:
+    hours = window.total_seconds() / 3600
+    return f"{hours:g}h"
+
+
+CHECKS = (
+    check_pending_pods,
+    check_node_labels,
+    check_nfs,
+    check_pvcs,
+    check_schedulers,
+    check_executor_rbac,
+    check_warning_events,
+)
+
+
+def run_checks(snapshot: ClusterSnapshot) -> list[CheckResult]:
+    return [check(snapshot) for check in CHECKS]
+
+
+def report_text(results: Iterable[CheckResult]) -> str:
+    lines = []
+    for result in results:
+        lines.append(f"{result.status.value:<7} {result.name}: {result.detail}")
+        lines.extend(f"        - {item}" for item in result.items)
+        if result.status is not Status.PASS and result.hint:
+            lines.append(f"        hint: {result.hint}")
+    return "\n".join(lines)
+
+
+def report_json(results: Iterable[CheckResult]) -> list[dict[str, Any]]:
+    return [
+        {
+            "check": r.name,
+            "status": r.status.value.lower(),
+            "detail": r.detail,
+            "hint": r.hint,
+            "items": r.items,
+        }
+        for r in results
+    ]

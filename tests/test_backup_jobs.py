@@ -1,0 +1,130 @@
+"""Jobs derived from the backup CronJob, and reading their results."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from gitops_tool.core.backup_jobs import (
+    BACKUP_CONTAINER,
+    backup_job,
+    backup_result,
+    check_backup_file,
+    job_state,
+    latest_success,
+    list_job,
+    parse_listing,
+    restore_job,
+)
+from gitops_tool.errors import UserError
+
+NOW = datetime(2026, 11, 27, 5, 0, 0, tzinfo=UTC)
+
+
+def cronjob() -> dict[str, object]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "airflow-db-backup", "namespace": "airflow", "uid": "u-1"},
+        "spec": {
+            "schedule": "0 2 * * *",
+            "jobTemplate": {
+                "metadata": {"labels": {"app.kubernetes.io/component": "backup"}},
+                "spec": {
+                    "backoffLimit": 1,
+                    "template": {
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "containers": [
+                                {
+                                    "name": BACKUP_CONTAINER,
+                                    "image": "postgres:16.6-alpine",
+                                    "command": ["sh", "-c", "pg_dump ..."],
+                                    "env": [
+                                        {
+                                            "name": "PGPASSWORD",
+                                            "valueFrom": {
+                                                "secretKeyRef": {
+                                                    "name": "airflow-secrets",
+                                                    "key": "postgres-password",
+                                                }
+                                            },
+                                        }
+                                    ],
+                                }
+                            ],
+                            "volumes": [
+                                {"name": "backups", "persistentVolumeClaim": {"claimName": "airflow-backups"}}
+                            ],
+                        }
+                    },
+                },
+            },
+        },
+    }
+
+
+def test_backup_job_is_what_kubectl_create_job_from_makes() -> None:
+    job = backup_job(cronjob(), NOW)
+    meta = job["metadata"]
+    assert meta["name"] == "airflow-db-backup-manual-20261127-050000"
+    assert meta["annotations"] == {"cronjob.kubernetes.io/instantiate": "manual"}
+    assert meta["ownerReferences"] == [
+        {
+            "apiVersion": "batch/v1",
+            "kind": "CronJob",
+            "name": "airflow-db-backup",
+            "uid": "u-1",
+            "controller": True,
+        }
+    ]
+    assert job["spec"]["template"]["spec"]["containers"][0]["command"] == ["sh", "-c", "pg_dump ..."]
+
+
+def test_list_job_carries_no_credentials_and_restore_job_runs_pg_restore() -> None:
+    listing = list_job(cronjob(), NOW)["spec"]["template"]["spec"]["containers"][0]
+    assert "env" not in listing and listing["command"][0] == "sh"
+    restore = restore_job(cronjob(), "airflow-20261126T020000Z.dump", NOW)
+    container = restore["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"][-1] == "/backups/airflow-20261126T020000Z.dump"
+    assert container["command"][0] == "pg_restore"
+    assert container["env"][0]["name"] == "PGPASSWORD"
+    assert restore["spec"]["backoffLimit"] == 0
+    assert "controller" not in restore["metadata"]["ownerReferences"][0]
+
+
+@pytest.mark.parametrize(
+    "name", ["../etc/passwd.dump", "/backups/a.dump", "a.sql", "a b.dump", "-x.dump", ""]
+)
+def test_restore_refuses_paths_and_odd_names(name: str) -> None:
+    with pytest.raises(UserError, match="not a backup file name"):
+        check_backup_file(name)
+
+
+def test_listing_and_results() -> None:
+    log = "airflow-a.dump 2048 1764000000\ngarbage line\nairflow-b.dump 10 1764100000\n"
+    files = parse_listing(log)
+    assert [f.name for f in files] == ["airflow-b.dump", "airflow-a.dump"]
+    assert backup_result("starting\nbackup written: airflow-b.dump 10 bytes\n") == "airflow-b.dump 10 bytes"
+    assert backup_result("pg_dump: error\n") is None
+
+
+def test_job_states_and_latest_success() -> None:
+    assert job_state({"status": {}}).phase == "pending"
+    assert job_state({"status": {"active": 1}}).phase == "running"
+    assert (
+        job_state({"status": {"conditions": [{"type": "Complete", "status": "True"}]}}).phase == "succeeded"
+    )
+    failed = job_state(
+        {"status": {"conditions": [{"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]}}
+    )
+    assert (failed.phase, failed.detail) == ("failed", "BackoffLimitExceeded")
+    done = backup_job(cronjob(), NOW)
+    done["status"] = {"succeeded": 1, "completionTime": "2026-11-27T04:00:00Z"}
+    listing = list_job(cronjob(), NOW)
+    listing["status"] = {"succeeded": 1, "completionTime": "2026-11-27T04:59:00Z"}
+    assert latest_success(
+        [done, listing], {"status": {"lastSuccessfulTime": "2026-11-26T02:00:00Z"}}
+    ) == datetime(2026, 11, 27, 4, 0, tzinfo=UTC)
+    assert latest_success([], None) is None
