@@ -55,3 +55,16 @@ ARGOCD_DIR = "argocd"
 ARGOCD_SYNC_WAVE = "argocd.argoproj.io/sync-wave"
 ARGOCD_HOOK = "argocd.argoproj.io/hook"
 ARGOCD_TRACKING_ID = "argocd.argoproj.io/tracking-id"
+
+# DAG delivery (components/git-sync and `gitops-tool dags`): one RWX volume, one published link.
+#   <volume>/current -> .git-sync/.worktrees/<commit>   (git-sync, the --link it swaps atomically)
+#   <volume>/current -> .dags-push/<version>/dags        (`gitops-tool dags push`)
+# Airflow reads only AIRFLOW_DAGS_FOLDER, so readers never see a half-written tree.
+DAGS_PVC = "airflow-dags"
+AIRFLOW_DAGS_MOUNT = "/opt/airflow/dags"
+DAGS_LINK = "current"
+AIRFLOW_DAGS_FOLDER = f"{AIRFLOW_DAGS_MOUNT}/{DAGS_LINK}"
+DAGS_PUSH_STORE = ".dags-push"
+GIT_SYNC_ROOT = ".git-sync"
+GIT_SYNC_DEPLOYMENT = "airflow-git-sync"
+GIT_SYNC_CREDENTIALS_SECRET = "airflow-git-credentials"  # noqa: S105 - a name, not a value
