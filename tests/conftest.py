@@ -59,10 +59,10 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    """A copy of the repository's manifests (base, overlays, policies, argocd, components)."""
+    """A copy of the repository's manifests (base, overlays, policies, argocd, components, schemas)."""
     dest = tmp_path / "project"
     dest.mkdir()
-    for name in ("base", "overlays", "policies", "argocd", "components"):
+    for name in ("base", "overlays", "policies", "argocd", "components", "schemas"):
         if (REPO_ROOT / name).is_dir():
             shutil.copytree(REPO_ROOT / name, dest / name)
     return dest
