@@ -44,9 +44,9 @@ def _root(
 
 
 def _register() -> None:
-    from gitops_tool.cli import images, render, validate
+    from gitops_tool.cli import argocd, images, render, validate
 
-    for module in (render, validate, images):
+    for module in (render, validate, images, argocd):
         module.register(app)
 
 
