@@ -128,7 +128,7 @@ def test_shipped_argocd_crds_load_and_metadata_is_checked_against_object_meta() 
         "spec": {"sourceRepos": ["*"], "destinations": [{"server": "https://x", "namespace": "*"}]},
     }
     assert validator.validate_one(project) == [
-        ("metadata", "unknown field(s) ('finalizer' was unexpected)"),
+        ("metadata", "unknown field(s): finalizer"),
         ("metadata.labels.a", "1 is not of type 'string', 'null'"),
     ]
     assert validator.validate_one({**project, "apiVersion": "argoproj.io/v1beta9"}) is None
@@ -165,7 +165,7 @@ def _overlay_with_application(project: Path, spec_patch: dict[str, Any]) -> str:
         ({}, []),
         (
             {"syncPolicy": {"automated": {"prune": True, "selfheal": True}}},
-            [("spec.syncPolicy.automated", "unknown field(s) ('selfheal' was unexpected)")],
+            [("spec.syncPolicy.automated", "unknown field(s): selfheal")],
         ),
         (
             {"syncPolicy": {"syncOptions": "CreateNamespace=true"}},
