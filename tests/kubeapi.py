@@ -19,6 +19,9 @@ API::
         api.forbid(plural, group="", namespace=None)      # 403 for that resource (all verbs)
         api.silence()                                     # stop answering (requests hang) until stop
         api.add_resource_type(ResourceType(...))          # serve a CRD kind too
+        api.on_create("Pod", hook)                        # hook(api, stored) after each real create:
+                                                          # an emulated kubelet sets status, logs
+        api.set_log("airflow", "pod", text)               # what GET pods/NAME/log answers (text/plain)
 
 Served: discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/GROUP``,
 ``/apis/GROUP/VERSION``), GET object, LIST (cluster-wide and per namespace) with ``limit`` /
@@ -27,7 +30,8 @@ Served: discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/GROUP
 ``apiVersion``/``kind`` and a ``continue`` token pages through a stable snapshot order.
 Writes, for helpers of write commands: POST (create; 409 if it exists), PUT (replace; 404 if
 missing), PATCH (``merge-patch``/``strategic-merge-patch`` as a JSON merge patch, ``json-patch``
-add/replace/remove, ``apply-patch+yaml`` as create-or-merge), DELETE. Every request is recorded.
+add/replace/remove, ``apply-patch+yaml`` as create-or-merge), DELETE; ``dryRun=All`` on POST and
+DELETE answers as the write would without storing it. Every request is recorded.
 With ``token`` set, requests without ``Authorization: Bearer <token>`` get 401.
 """
 
@@ -132,6 +136,8 @@ class _State:
     forbidden: set[tuple[str, str, str | None]] = field(default_factory=set)
     revision: int = 1000
     token: str | None = None
+    create_hooks: dict[str, list[Any]] = field(default_factory=dict)
+    logs: dict[tuple[str, str], str] = field(default_factory=dict)
 
 
 class KubeApiServer:
@@ -251,6 +257,15 @@ class KubeApiServer:
         with self.lock:
             self.state.forbidden.add((group, plural, namespace))
 
+    def on_create(self, kind: str, hook: Any) -> None:
+        """Call ``hook(api, stored_object)`` after every (not dry-run) create of ``kind``."""
+        with self.lock:
+            self.state.create_hooks.setdefault(kind, []).append(hook)
+
+    def set_log(self, namespace: str, name: str, text: str) -> None:
+        with self.lock:
+            self.state.logs[(namespace, name)] = text
+
     def silence(self) -> None:
         """From now on, accept connections but never answer (until ``stop``)."""
         self.silent.set()
@@ -311,9 +326,10 @@ def _handler_for(api: KubeApiServer) -> type[BaseHTTPRequestHandler]:
             self._send(status, payload)
 
         def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-            data = json.dumps(payload).encode()
+            text = isinstance(payload, str)  # pods/NAME/log answers plain text, as a real server does
+            data = payload.encode() if text else json.dumps(payload).encode()
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", "text/plain" if text else "application/json")
             self.send_header("Content-Length", str(len(data)))
             for key, value in (headers or {}).items():
                 self.send_header(key, value)
@@ -363,6 +379,11 @@ def _route(api: KubeApiServer, method: str, path: str, query: dict[str, str], bo
     if rest[0] == "namespaces" and len(rest) >= 3:
         namespace, rest = rest[1], rest[2:]
     plural, name = rest[0], (rest[1] if len(rest) > 1 else "")
+    if rest[0] == "pods" and rest[2:] == ["log"] and method == "GET" and group == "":
+        with api.lock:
+            if ("", "pods", namespace, name) not in api.state.store:
+                return 404, _status(404, "NotFound", f'pods "{name}" not found')
+            return 200, api.state.logs.get((namespace, name), "")
     if len(rest) > 2:
         return 404, _status(404, "NotFound", "subresources are not emulated")
     rtype = api.state.types.get((group, plural))
@@ -379,7 +400,7 @@ def _route(api: KubeApiServer, method: str, path: str, query: dict[str, str], bo
                                 f'"{plural}" in API group "{group}"{scope}')
     if method == "GET":
         return _get_or_list(api, rtype, namespace, name, query)
-    return _write(api, rtype, method, namespace, name, body, content_type)
+    return _write(api, rtype, method, namespace, name, body, content_type, query.get("dryRun") == "All")
 
 
 def _group_list(api: KubeApiServer) -> dict[str, Any]:
@@ -486,20 +507,34 @@ def _fields_match(obj: dict[str, Any], selector: str) -> bool:
 
 
 def _write(api: KubeApiServer, rtype: ResourceType, method: str, namespace: str, name: str,  # noqa: PLR0917
-           body: Any, content_type: str) -> tuple[int, Any]:
+           body: Any, content_type: str, dry_run: bool = False) -> tuple[int, Any]:
+    hooks: list[Any] = []
     with api.lock:
         if method == "POST":
             obj_name = (body.get("metadata") or {}).get("name", "")
             key = (rtype.group, rtype.plural, namespace, obj_name)
             if key in api.state.store:
                 return 409, _status(409, "AlreadyExists", f'{rtype.plural} "{obj_name}" already exists')
-            return 201, _stored(api, rtype, namespace, body)
+            if dry_run:
+                return 201, copy.deepcopy(body)
+            created = _stored(api, rtype, namespace, body)
+            hooks = list(api.state.create_hooks.get(rtype.kind, []))
+        else:
+            created = None
+    if created is not None:
+        for hook in hooks:  # outside the lock: a hook may call back into the api
+            hook(api, copy.deepcopy(created))
+        return 201, created
+    with api.lock:
         key = (rtype.group, rtype.plural, namespace, name)
         current = api.state.store.get(key)
         if method == "DELETE":
             if current is None:
                 return 404, _status(404, "NotFound", f'{rtype.plural} "{name}" not found')
+            if dry_run:
+                return 200, current
             del api.state.store[key]
+            api.state.logs.pop((namespace, name), None)
             return 200, current
         if method == "PUT":
             if current is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -173,3 +174,22 @@ def test_the_official_typed_api_works_too(api: KubeApiServer, tmp_path: Path) ->
     listed = core.list_namespaced_config_map("airflow", limit=2, _request_timeout=5)
     assert len(listed.items) == 2
     assert listed.metadata is not None and listed.metadata._continue
+
+
+def test_dry_run_create_stores_nothing_and_logs_read_as_text(api: KubeApiServer, tmp_path: Path) -> None:
+    client = _client(api, tmp_path)
+    pods = api_path("", "v1", "pods", "airflow")
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": []}}
+    client.create(pods, pod, dry_run=True)
+    assert api.get_object("Pod", "airflow", "p") is None
+    assert api.requests[-1].query == {"fieldManager": "gitops-tool", "dryRun": "All"}
+    seen: list[str] = []
+
+    def kubelet(server: KubeApiServer, obj: dict[str, Any]) -> None:
+        seen.append(obj["metadata"]["name"])
+        server.set_log("airflow", "p", "line 1\n{not json\n")
+
+    api.on_create("Pod", kubelet)
+    client.create(pods, pod)
+    assert seen == ["p"]
+    assert client.get_text(api_path("", "v1", "pods", "airflow", "p") + "/log") == "line 1\n{not json\n"

@@ -145,6 +145,7 @@ class KubeClient:
         self.api_client = api_client
         self.settings = settings
         self.server = str(api_client.configuration.host)
+        self._last_raw = b""  # the body of the last response, for get_text
 
     def close(self) -> None:
         self.api_client.close()
@@ -203,8 +204,14 @@ class KubeClient:
 
     # --- writes (for commands that change the cluster) ---------------------------------------
 
-    def create(self, path: str, body: dict[str, Any], field_manager: str = "gitops-tool") -> dict[str, Any]:
-        return self.request("POST", path, {"fieldManager": field_manager}, body)
+    def create(
+        self, path: str, body: dict[str, Any], field_manager: str = "gitops-tool", dry_run: bool = False
+    ) -> dict[str, Any]:
+        """POST ``body``; ``dry_run`` asks the server to validate and admit it without storing it."""
+        query = {"fieldManager": field_manager}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self.request("POST", path, query, body)
 
     def replace(self, path: str, body: dict[str, Any], field_manager: str = "gitops-tool") -> dict[str, Any]:
         return self.request("PUT", path, {"fieldManager": field_manager}, body)
@@ -221,6 +228,12 @@ class KubeClient:
     def delete(self, path: str) -> dict[str, Any]:
         return self.request("DELETE", path)
 
+    def get_text(self, path: str, query: dict[str, str] | None = None) -> str:
+        """A plain-text read, such as ``pods/NAME/log``, with the same timeout, retries and errors."""
+        self._last_raw = b""
+        self.request("GET", path, query, accept="*/*")
+        return self._last_raw.decode("utf-8", "replace")
+
     # --- the chokepoint ----------------------------------------------------------------------
 
     def request(
@@ -230,12 +243,13 @@ class KubeClient:
         query: dict[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        accept: str = "application/json",
     ) -> dict[str, Any]:
         """One API call with timeout, retries and one-line errors; returns the decoded JSON body."""
         attempt = 0
         while True:
             try:
-                status, payload, retry_after = self._send(method, path, query, body, content_type)
+                status, payload, retry_after = self._send(method, path, query, body, content_type, accept)
             except _Transient as exc:
                 may_retry = method == "GET" or exc.before_sending
                 if exc.fatal or not may_retry or attempt >= self.settings.retries:
@@ -254,12 +268,18 @@ class KubeClient:
             attempt += 1
 
     def _send(
-        self, method: str, path: str, query: dict[str, str] | None, body: Any, content_type: str
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str] | None,
+        body: Any,
+        content_type: str,
+        accept: str = "application/json",
     ) -> tuple[int, dict[str, Any], float | None]:
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": accept}
         if body is not None:
             headers["Content-Type"] = content_type
         encoded = "&".join(f"{k}={quote(v, safe='')}" for k, v in (query or {}).items())
@@ -274,6 +294,7 @@ class KubeClient:
         try:
             response = self.api_client.call_api(*request, _request_timeout=self.settings.request_timeout)
             raw = response.read()
+            self._last_raw = raw
         except ApiException as exc:  # the client wraps TLS failures this way
             raise _Transient(_tls_cause(str(exc.reason)), before_sending=True, fatal=True) from None
         except urllib3.exceptions.SSLError as exc:
