@@ -243,13 +243,16 @@ class KubeClient:
         query: dict[str, str] | None = None,
         body: Any = None,
         content_type: str = "application/json",
+        *,
         accept: str = "application/json",
     ) -> dict[str, Any]:
         """One API call with timeout, retries and one-line errors; returns the decoded JSON body."""
         attempt = 0
         while True:
             try:
-                status, payload, retry_after = self._send(method, path, query, body, content_type, accept)
+                status, payload, retry_after = self._send(
+                    method, path, query, body, content_type, accept=accept
+                )
             except _Transient as exc:
                 may_retry = method == "GET" or exc.before_sending
                 if exc.fatal or not may_retry or attempt >= self.settings.retries:
@@ -274,6 +277,7 @@ class KubeClient:
         query: dict[str, str] | None,
         body: Any,
         content_type: str,
+        *,
         accept: str = "application/json",
     ) -> tuple[int, dict[str, Any], float | None]:
         import urllib3
