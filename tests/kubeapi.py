@@ -22,6 +22,9 @@ API::
         api.on_create("Pod", hook)                        # hook(api, stored) after each real create:
                                                           # an emulated kubelet sets status, logs
         api.set_log("airflow", "pod", text)               # what GET pods/NAME/log answers (text/plain)
+        api.access_rule = lambda spec: True               # answers (Self)SubjectAccessReviews (not stored)
+        api.on_request(hook)                              # hook(api, recorded) after each answer: a
+                                                          # controller stand-in (e.g. advance a Job)
 
 Served: discovery (``/version``, ``/api``, ``/apis``, ``/api/v1``, ``/apis/GROUP``,
 ``/apis/GROUP/VERSION``), GET object, LIST (cluster-wide and per namespace) with ``limit`` /
@@ -43,7 +46,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -107,7 +110,11 @@ BUILTIN_TYPES: tuple[ResourceType, ...] = (
     _t("scheduling.k8s.io/v1", "PriorityClass", "priorityclasses", False),
     _t("apiextensions.k8s.io/v1", "CustomResourceDefinition", "customresourcedefinitions", False),
     _t("coordination.k8s.io/v1", "Lease", "leases"),
+    _t("authorization.k8s.io/v1", "SubjectAccessReview", "subjectaccessreviews", False),
+    _t("authorization.k8s.io/v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews", False),
 )
+# Created and answered, never stored: like the real authorization API.
+_REVIEW_PLURALS = frozenset({"subjectaccessreviews", "selfsubjectaccessreviews"})
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,7 @@ class _State:
     token: str | None = None
     create_hooks: dict[str, list[Any]] = field(default_factory=dict)
     logs: dict[tuple[str, str], str] = field(default_factory=dict)
+    request_hooks: list[Callable[[KubeApiServer, Recorded], None]] = field(default_factory=list)
 
 
 class KubeApiServer:
@@ -145,6 +153,7 @@ class KubeApiServer:
 
     def __init__(self, objects: Iterable[dict[str, Any]] = (), token: str | None = None) -> None:
         self.state = _State(token=token)
+        self.access_rule: Callable[[dict[str, Any]], bool] = lambda _spec: True
         self.lock = threading.RLock()
         self.silent = threading.Event()
         self.stopping = threading.Event()
@@ -262,6 +271,11 @@ class KubeApiServer:
         with self.lock:
             self.state.create_hooks.setdefault(kind, []).append(hook)
 
+    def on_request(self, hook: Callable[[KubeApiServer, Recorded], None]) -> None:
+        """Call ``hook(api, recorded)`` after each request has been answered."""
+        with self.lock:
+            self.state.request_hooks.append(hook)
+
     def set_log(self, namespace: str, name: str, text: str) -> None:
         with self.lock:
             self.state.logs[(namespace, name)] = text
@@ -324,6 +338,8 @@ def _handler_for(api: KubeApiServer) -> type[BaseHTTPRequestHandler]:
             status, payload = _route(api, method, unquote(parts.path), query, body,
                                      self.headers.get("Content-Type", ""))
             self._send(status, payload)
+            for hook in list(api.state.request_hooks):
+                hook(api, Recorded(method, parts.path, query, body))
 
         def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
             text = isinstance(payload, str)  # pods/NAME/log answers plain text, as a real server does
@@ -398,6 +414,12 @@ def _route(api: KubeApiServer, method: str, path: str, query: dict[str, str], bo
             where = f'{plural}.{group}' if group else plural
             return 403, _status(403, "Forbidden", f'{where} is forbidden: {who} cannot {verb} resource '
                                 f'"{plural}" in API group "{group}"{scope}')
+    if plural in _REVIEW_PLURALS and group == "authorization.k8s.io":
+        if method != "POST":
+            return 405, _status(405, "MethodNotAllowed", "reviews can only be created")
+        review = copy.deepcopy(body)
+        review["status"] = {"allowed": bool(api.access_rule(review.get("spec") or {}))}
+        return 201, review
     if method == "GET":
         return _get_or_list(api, rtype, namespace, name, query)
     return _write(api, rtype, method, namespace, name, body, content_type, query.get("dryRun") == "All")

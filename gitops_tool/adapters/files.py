@@ -61,3 +61,12 @@ def read_text(path: str | Path, what: str = "file") -> str:
         raise UserError(f"{what} {path} is not UTF-8 text") from None
     except OSError as exc:
         raise UserError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+
+
+def enclosing_work_tree(path: Path) -> Path | None:
+    """The Git work tree holding ``path`` (a ``.git`` folder or file above it), or None."""
+    here = path.expanduser().resolve()
+    for folder in (here, *here.parents):
+        if (folder / ".git").exists():
+            return folder
+    return None

@@ -18,3 +18,24 @@ Kustomize = Annotated[
 ]
 
 OutputFormat = Annotated[str, typer.Option("--output", "-o", help="Output format: text or json.")]
+
+# Cluster access, the same for every command that reads or changes the cluster.
+Kubeconfig = Annotated[
+    str | None,
+    typer.Option(
+        "--kubeconfig", help="kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster)."
+    ),
+]
+Context = Annotated[
+    str | None, typer.Option("--context", help="kubeconfig context (default: its current-context).")
+]
+RequestTimeout = Annotated[
+    float,
+    typer.Option(
+        "--request-timeout", min=0.1, help="Seconds to wait for each API server answer (retried on 429/5xx)."
+    ),
+]
+Overlay = Annotated[str, typer.Option("--overlay", help="Overlay folder, e.g. overlays/three-node-ha.")]
+Yes = Annotated[
+    bool, typer.Option("--yes", "-y", help="Act; without it the command only prints what it would do.")
+]

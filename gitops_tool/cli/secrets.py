@@ -1,0 +1,83 @@
+"""``gitops-tool secrets init|rotate``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gitops_tool.cli import options
+from gitops_tool.errors import UserError
+
+secrets_app = typer.Typer(
+    name="secrets",
+    help="Create and rotate the Secret airflow-secrets (values are never printed).",
+    no_args_is_help=True,
+)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(secrets_app, name="secrets")
+
+
+@secrets_app.command(
+    "init",
+    epilog="Example: gitops-tool secrets init --context prod  (or: --output ~/airflow-secrets.yaml)",
+)
+def init(
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write a Secret manifest (mode 0600) to FILE outside the work tree instead.",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing Secret or file.")] = False,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    request_timeout: options.RequestTimeout = 30.0,
+) -> int:
+    """Generate strong random values (Fernet key, passwords, DB URL) and create the Secret."""
+    from gitops_tool.services import secrets
+
+    if output is not None and (kubeconfig or context):
+        raise UserError("--output writes a file and talks to no cluster: drop --kubeconfig/--context")
+    if output is not None:
+        result = secrets.init_to_file(output, force)
+    else:
+        from gitops_tool.services.cluster_access import open_cluster
+
+        with open_cluster(kubeconfig, context, request_timeout) as client:
+            result = secrets.init_in_cluster(client, force)
+    typer.echo(f"{result.action} {result.where} with keys: {', '.join(result.keys)} (values not shown)")
+    for note in result.notes:
+        typer.echo(f"note: {note}")
+    return 0
+
+
+@secrets_app.command("rotate", epilog="Example: gitops-tool secrets rotate --context prod")
+def rotate(
+    restart: Annotated[
+        bool, typer.Option("--restart/--no-restart", help="Roll the workloads reading the Secret.")
+    ] = True,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    request_timeout: options.RequestTimeout = 30.0,
+) -> int:
+    """New Fernet key first (old ones kept to decrypt), new webserver key; restarts the readers."""
+    from gitops_tool.services import secrets
+    from gitops_tool.services.cluster_access import open_cluster
+
+    with open_cluster(kubeconfig, context, request_timeout) as client:
+        result = secrets.rotate(client, restart)
+    typer.echo(
+        f"rotated {', '.join(result.rotated)} in Secret airflow/airflow-secrets "
+        f"({result.fernet_keys} Fernet key(s) now, newest first; values not shown)"
+    )
+    for name in result.restarted:
+        typer.echo(f"restarted {name}")
+    if not restart:
+        typer.echo("note: pods keep the old values until they restart")
+    return 0
