@@ -66,3 +66,9 @@ def _first_meaningful_line(text: str) -> str:
         if line:
             return line.removeprefix("Error: ").strip()
     return ""
+
+
+class ScaffoldInvalid(GitopsError):
+    """A scaffolded change would leave an overlay that does not validate; nothing was changed."""
+
+    exit_code = EXIT_FINDINGS
