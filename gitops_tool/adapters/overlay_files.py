@@ -10,7 +10,7 @@ from gitops_tool.adapters import yaml_roundtrip
 from gitops_tool.adapters.files import read_text
 from gitops_tool.adapters.project import kustomization_file
 from gitops_tool.core.conventions import LEGACY_OVERLAY, NODE_ROLES_FILE
-from gitops_tool.core.scaffold.plan import NewFolder, Plan, RemoveFolder
+from gitops_tool.core.scaffold.plan import NewFile, NewFolder, Plan, RemoveFolder
 from gitops_tool.core.scaffold.scheduler_plans import ROLES_KEY, OverlayState, SchedulerFolder
 from gitops_tool.core.scaffold.schedulers import SCHEDULERS_DIR, number_of
 from gitops_tool.errors import UserError
@@ -124,12 +124,14 @@ def materialise(root: Path, plan: Plan) -> list[FileChange]:
     return sorted(changes, key=lambda c: c.path)
 
 
-def _new_text(root: Path, new: Any) -> str:
+def _new_text(root: Path, new: NewFile) -> str:
     if new.documents is None:
         return str(new.text or "")
     source_text = read_text(root / new.source) if new.source else ""
     style = yaml_roundtrip.guess_style(source_text) if source_text else yaml_roundtrip.Style()
     documents = list(new.documents)
+    if not new.keep_head_comment and documents:
+        yaml_roundtrip.drop_head_comment(documents[0])
     if new.comment_rewrite is not None:
         for document in documents:
             yaml_roundtrip.rewrite_comments(document, new.comment_rewrite)

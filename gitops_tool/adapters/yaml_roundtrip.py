@@ -115,6 +115,15 @@ def plain(tree: Any) -> Any:
     return tree
 
 
+def drop_head_comment(document: Any) -> None:
+    """Remove the comment lines above the first key of ``document``."""
+    ca = getattr(document, "ca", None)
+    if ca is not None and ca.comment is not None and len(ca.comment) > 1:
+        ca.comment[1] = None
+        if all(slot is None for slot in ca.comment):
+            ca.comment = None
+
+
 def rewrite_comments(tree: Any, change: Callable[[str], str]) -> None:
     """Apply ``change`` to every comment in ``tree``."""
     for token in _comment_tokens(tree):

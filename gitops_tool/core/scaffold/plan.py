@@ -25,6 +25,8 @@ class NewFile:
     comment_rewrite: Callable[[str], str] | None = None
     # The file this one is derived from (relative to the repository): written in the same style.
     source: str | None = None
+    # Whether the comment block heading the source file is kept; other comments always are.
+    keep_head_comment: bool = True
 
 
 @dataclass(frozen=True)

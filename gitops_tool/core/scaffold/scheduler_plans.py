@@ -1,8 +1,10 @@
 """Plans for adding and removing a scheduler instance of an overlay, from the overlay's current state.
 
 A new ``schedulers/scheduler-N/`` is derived from the lowest-numbered existing scheduler folder: the
-same files, keys, order and comments, with that scheduler's number replaced by N where the files
-carry it. So a generated folder has exactly the shape of the hand-written ones, and removing a
+same files, keys, order, quoting and comments, with that scheduler's number replaced by N where the
+files carry it. The comment block heading a file is not copied: in this repository it documents the
+pattern once, in the first instance ("Scheduler instance N (here 1) ..."), and the other instances
+are bare data. So a generated folder has exactly the shape of the hand-written ones, and removing a
 scheduler then adding it back gives the same bytes.
 """
 
@@ -190,7 +192,7 @@ def _derive_folder(state: OverlayState, number: int) -> NewFolder:
             files.append(NewFile(new_name, text=renumber.text(content), source=origin))
         else:
             documents = tuple(map_strings(copy.deepcopy(doc), renumber.text) for doc in content)
-            files.append(NewFile(new_name, documents, None, renumber.text, origin))
+            files.append(NewFile(new_name, documents, None, renumber.text, origin, keep_head_comment=False))
     return NewFolder(state.folder_path(number), tuple(files))
 
 
