@@ -86,7 +86,10 @@ class GitRepo:
         listed = list(paths)
         if not listed:
             return []
-        out = self._git("status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *listed)
+        # --no-optional-locks: status must not refresh (rewrite) the index of a repository it only reads.
+        out = self._git(
+            "--no-optional-locks", "status", "--porcelain=v1", "-z", "--untracked-files=all", "--", *listed
+        )
         found: list[str] = []
         entries = iter(out.split("\0"))
         for entry in entries:

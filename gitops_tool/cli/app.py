@@ -75,4 +75,6 @@ def main(argv: list[str] | None = None) -> None:
         _fail("interrupted", 130)
     except BrokenPipeError:
         sys.exit(0)
+    if code == 130:  # Typer turns Ctrl-C into a silent return of 130; no command returns it itself
+        _fail("interrupted", 130)
     sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,54 @@
+"""Helpers for the scheduler scaffolding tests: a committed copy of the project in a real git repo."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import git
+
+HA = "overlays/three-node-ha"
+
+
+def init_repo(project: Path) -> Path:
+    """Turn a copy of the project into a git repository with one commit and a local identity."""
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.name", "Scaffold Test")
+    git(project, "config", "user.email", "scaffold@example.com")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "initial")
+    return project
+
+
+@dataclass(frozen=True)
+class RepoState:
+    """Everything a refused or rolled-back command must leave untouched."""
+
+    head: str
+    status: str
+    files: dict[str, str]
+    index: str
+
+
+def repo_state(repo: Path) -> RepoState:
+    files = {
+        p.relative_to(repo).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(repo.rglob("*"))
+        if p.is_file() and ".git" not in p.relative_to(repo).parts
+    }
+    index = repo / ".git" / "index"
+    return RepoState(
+        git(repo, "rev-parse", "HEAD").strip(),
+        git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"),
+        files,
+        hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else "",
+    )
+
+
+def committed_paths(repo: Path, rev: str = "HEAD") -> list[str]:
+    return sorted(p for p in git(repo, "show", "--name-only", "--format=", rev).splitlines() if p)
+
+
+def commit_subject(repo: Path, rev: str = "HEAD") -> str:
+    return git(repo, "log", "-1", "--format=%s", rev).strip()
