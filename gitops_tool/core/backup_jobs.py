@@ -123,6 +123,8 @@ def restore_job(cronjob: Manifest, file_name: str, now: datetime) -> Manifest:
         "--if-exists",
         "--no-owner",
         "--exit-on-error",
+        # One transaction: a failed restore leaves the database as it was.
+        "--single-transaction",
         "--dbname",
         "airflow",
         path,

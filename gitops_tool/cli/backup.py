@@ -1,0 +1,96 @@
+"""``gitops-tool backup now|list`` and ``gitops-tool restore FILE --yes``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from gitops_tool.cli import options
+from gitops_tool.errors import UserError
+
+backup_app = typer.Typer(
+    name="backup",
+    help="Back up the Airflow metadata DB to the NFS volume with Jobs from the backup CronJob.",
+    no_args_is_help=True,
+)
+
+Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait for the Job to finish.")]
+Poll = Annotated[
+    float, typer.Option("--poll-interval", min=0.01, help="Seconds between two looks at the Job.")
+]
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(backup_app, name="backup")
+    app.command("restore", epilog="Example: gitops-tool restore airflow-20261127T020000Z.dump --yes")(restore)
+
+
+@backup_app.command("now", epilog="Example: gitops-tool backup now --context prod")
+def now(
+    timeout: Timeout = 1800.0,
+    poll_interval: Poll = 2.0,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    request_timeout: options.RequestTimeout = 30.0,
+) -> int:
+    """Run the backup CronJob now (a Job created through the API) and follow it."""
+    from gitops_tool.cli.progress import progress
+    from gitops_tool.services import backup
+    from gitops_tool.services.cluster_access import open_cluster
+
+    with open_cluster(kubeconfig, context, request_timeout) as client, progress("backup") as report:
+        written = backup.backup_now(client, backup.Waiting(timeout=timeout, poll=poll_interval), report)
+    typer.echo(f"backup written: {written}")
+    return 0
+
+
+@backup_app.command("list", epilog="Example: gitops-tool backup list --context prod")
+def list_(
+    timeout: Timeout = 300.0,
+    poll_interval: Poll = 2.0,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    request_timeout: options.RequestTimeout = 30.0,
+) -> int:
+    """List the backup files on the NFS volume, newest first (a short Job reads the volume)."""
+    from gitops_tool.cli.progress import progress
+    from gitops_tool.core.backup_jobs import listing_text
+    from gitops_tool.services import backup
+    from gitops_tool.services.cluster_access import open_cluster
+
+    with open_cluster(kubeconfig, context, request_timeout) as client, progress("backup list") as report:
+        files = backup.list_backups(client, backup.Waiting(timeout=timeout, poll=poll_interval), report)
+    typer.echo(listing_text(files))
+    return 0
+
+
+def restore(  # noqa: PLR0917 - Typer maps parameters to options
+    file: Annotated[str, typer.Argument(help="A backup file name from `gitops-tool backup list`.")],
+    yes: Annotated[
+        bool, typer.Option("--yes", "-y", help="Really replace the metadata DB with this backup.")
+    ] = False,
+    timeout: Timeout = 3600.0,
+    poll_interval: Poll = 2.0,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    request_timeout: options.RequestTimeout = 30.0,
+) -> int:
+    """Restore the metadata DB from a backup: pauses Argo CD auto-sync, stops the schedulers,
+    runs pg_restore in one transaction, then starts them again."""
+    from gitops_tool.core.backup_jobs import check_backup_file
+
+    check_backup_file(file)
+    if not yes:
+        raise UserError(
+            f"restore replaces every table of the metadata DB with {file}; run again with --yes to do it"
+        )
+    from gitops_tool.cli.progress import progress
+    from gitops_tool.services import backup
+    from gitops_tool.services.cluster_access import open_cluster
+
+    with open_cluster(kubeconfig, context, request_timeout) as client, progress("restore") as report:
+        result = backup.restore(client, file, backup.Waiting(timeout=timeout, poll=poll_interval), report)
+    scaled = ", ".join(f"{name} ({count})" for name, count in sorted(result.scaled.items())) or "none"
+    typer.echo(f"restored {file}; schedulers running again: {scaled}")
+    return 0
