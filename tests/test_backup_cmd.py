@@ -24,16 +24,17 @@ APPLICATION = ResourceType("argoproj.io", "v1alpha1", "Application", "applicatio
 
 
 def cronjob() -> dict[str, Any]:
-    obj = yaml.safe_load((REPO_ROOT / "components" / "backup" / "cronjob.yaml").read_text())
+    obj: dict[str, Any] = yaml.safe_load((REPO_ROOT / "components" / "backup" / "cronjob.yaml").read_text())
     obj["metadata"]["namespace"] = "airflow"
     return obj
 
 
 class JobController:
-    """Advances each created Job one step per GET of it; ``outcome`` decides how it ends."""
+    """Advances each created Job one step each time its pods are listed; ``outcome`` decides its end."""
 
     def __init__(self, api: KubeApiServer, logs: dict[str, str], outcome: str = "Complete") -> None:
-        self.logs, self.outcome, self.gets = logs, outcome, {}
+        self.logs, self.outcome = logs, outcome
+        self.gets: dict[str, int] = {}
         self.jobs: list[dict[str, Any]] = []
         api.on_create("Job", self.created)
         api.on_request(self.request)
