@@ -339,7 +339,8 @@ def _cli_binary() -> str:
     return str(Path(sys.executable).parent / "gitops-tool")
 
 
-def test_sigint_while_writing_leaves_no_partial_folder(repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_while_writing_leaves_no_partial_folder(repo: Path, tmp_path: Path, signum: int) -> None:
     before = repo_state(repo)
     marker = tmp_path / "paused"
     env = {**os.environ, "GITOPS_TOOL_TEST_PAUSE_WRITING": str(marker)}
@@ -361,7 +362,8 @@ def test_sigint_while_writing_leaves_no_partial_folder(repo: Path, tmp_path: Pat
         staging = [p.name for p in schedulers.iterdir() if p.name.startswith(".scheduler-3.")]
         assert len(staging) == 1
         assert not (schedulers / "scheduler-3").exists()
-        proc.send_signal(signal.SIGINT)
+        assert (repo / ".git" / "gitops-tool.lock").exists()
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:

@@ -10,8 +10,9 @@ from gitops_tool.adapters import yaml_roundtrip
 from gitops_tool.adapters.files import read_text
 from gitops_tool.adapters.project import kustomization_file
 from gitops_tool.core.conventions import LEGACY_OVERLAY, NODE_ROLES_FILE
+from gitops_tool.core.node_roles import parse_role_mapping
 from gitops_tool.core.scaffold.plan import NewFile, NewFolder, Plan, RemoveFolder
-from gitops_tool.core.scaffold.scheduler_plans import ROLES_KEY, OverlayState, SchedulerFolder
+from gitops_tool.core.scaffold.scheduler_plans import OverlayState, SchedulerFolder
 from gitops_tool.core.scaffold.schedulers import SCHEDULERS_DIR, number_of
 from gitops_tool.errors import UserError
 
@@ -50,13 +51,10 @@ def read_overlay_state(root: Path, overlay_dir: Path) -> OverlayState:
     kustomization = _load(root, kfile)
     resources = kustomization.get("resources") if isinstance(kustomization, dict) else None
     roles_path = overlay_dir / NODE_ROLES_FILE
-    roles: dict[str, Any] | None = None
+    roles: dict[str, str] | None = None
     if roles_path.is_file():
-        data = _load(root, roles_path)
-        found = data.get(ROLES_KEY) if isinstance(data, dict) else None
-        if found is not None and not isinstance(found, dict):
-            raise UserError(f"{label}/{NODE_ROLES_FILE}: {ROLES_KEY} is not a mapping of role to node name")
-        roles = yaml_roundtrip.plain(found or {})
+        document = yaml_roundtrip.plain(_load(root, roles_path))
+        roles = parse_role_mapping(document, f"{label}/{NODE_ROLES_FILE}").roles
     return OverlayState(
         overlay=label,
         kustomization_file=kfile.relative_to(root).as_posix(),

@@ -7,7 +7,7 @@
 - A removed folder is first renamed to a hidden name, and only deleted once the command succeeded.
 
 ``rollback`` undoes every step in reverse order with SIGINT blocked, so a second Ctrl-C cannot
-interrupt the restore.
+interrupt the restore; ``sigterm_as_interrupt`` makes SIGTERM take the same way out.
 
 Test hook: when the environment variable ``GITOPS_TOOL_TEST_PAUSE_WRITING`` names a file, the
 writer creates that file after writing the first file of a new folder and then waits (up to 60 s),
@@ -124,6 +124,24 @@ def _rename(source: Path, target: Path) -> None:
 def _remove_empty(folder: Path) -> None:
     with contextlib.suppress(OSError):
         folder.rmdir()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``kill``, a CI runner's timeout) ends the command like Ctrl-C: through the rollback."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave SIGTERM alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

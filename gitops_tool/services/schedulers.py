@@ -15,7 +15,7 @@ from gitops_tool.adapters.git_repo import GitRepo
 from gitops_tool.adapters.overlay_files import FileChange, materialise, read_overlay_state, resolve_overlay_in
 from gitops_tool.adapters.project import find_project_root
 from gitops_tool.adapters.repo_lock import repository_lock
-from gitops_tool.adapters.transaction import FileTransaction
+from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
 from gitops_tool.core.scaffold.diff import unified_diff
 from gitops_tool.core.scaffold.plan import NewFolder, Plan, RemoveFolder
@@ -129,7 +129,7 @@ def _apply(
 ) -> None:
     snapshot = git.snapshot()
     try:
-        with FileTransaction(root) as files:
+        with sigterm_as_interrupt(), FileTransaction(root) as files:
             _write(files, result)
             _check(overlay_dir, root, options)
             if options.commit:
