@@ -102,6 +102,11 @@ _KIND_ORDER = [
 _KIND_RANK = {kind: rank for rank, kind in enumerate(_KIND_ORDER)}
 
 
+def kind_rank(kind: str) -> int:
+    """Position of ``kind`` in apply order (unknown kinds last)."""
+    return _KIND_RANK.get(kind, len(_KIND_ORDER))
+
+
 def sort_objects(objects: Iterable[Manifest]) -> list[Manifest]:
     """Apply order by kind, then namespace and name: stable whatever order the input had."""
 

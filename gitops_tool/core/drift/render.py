@@ -1,0 +1,150 @@
+"""The drift report as text (people), JSON (machines, stable schema) and Markdown (PR comments).
+
+Secret values never reach these functions: the engine has already replaced them by ``MASK``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gitops_tool.core.drift.model import DriftReport, ResourceResult, Status
+
+_COLOURS = {
+    Status.IN_SYNC: "\033[32m",
+    Status.MODIFIED: "\033[33m",
+    Status.MISSING: "\033[31m",
+    Status.EXTRA: "\033[35m",
+    Status.UNKNOWN: "\033[90m",
+}
+_RESET = "\033[0m"
+_RED = "\033[31m"
+_GREEN = "\033[32m"
+_VALUE_WIDTH = 160
+
+
+def _shown(report: DriftReport, show_in_sync: bool) -> list[ResourceResult]:
+    return [r for r in report.resources if show_in_sync or r.status is not Status.IN_SYNC]
+
+
+def to_json(report: DriftReport, show_in_sync: bool = False) -> dict[str, Any]:
+    """The documented JSON schema (README, "drift")."""
+    return {
+        "overlay": report.overlay,
+        "ref": report.ref,
+        "summary": report.summary(),
+        "resources": [
+            {
+                "apiVersion": r.api_version,
+                "kind": r.kind,
+                "namespace": r.namespace or None,
+                "name": r.name,
+                "status": str(r.status),
+                "differences": [
+                    {"path": d.path, "desired": d.desired, "live": d.live, "reason": d.reason}
+                    for d in r.differences
+                ],
+            }
+            for r in _shown(report, show_in_sync)
+        ],
+    }
+
+
+def render_json(report: DriftReport, show_in_sync: bool = False) -> str:
+    return json.dumps(to_json(report, show_in_sync), indent=2, sort_keys=False)
+
+
+def summary_line(report: DriftReport) -> str:
+    counts = report.summary()
+    where = report.overlay or "desired manifests"
+    if report.ref:
+        where += f" @ {report.ref}"
+    parts = [
+        f"{counts['modified']} modified",
+        f"{counts['missing']} missing",
+        f"{counts['extra']} extra",
+        f"{counts['in_sync']} in sync",
+    ]
+    if counts["unknown"]:
+        parts.append(f"{counts['unknown']} unknown")
+    verdict = "drift" if report.has_drift else ("no drift" if not report.has_unknown else "incomplete")
+    return f"{verdict}: {where}: " + ", ".join(parts)
+
+
+def render_text(report: DriftReport, show_in_sync: bool = False, colour: bool = False) -> str:
+    def paint(text: str, code: str) -> str:
+        return f"{code}{text}{_RESET}" if colour else text
+
+    lines = [summary_line(report)]
+    shown = _shown(report, show_in_sync)
+    if shown:
+        kinds = max(len("KIND"), *(len(r.kind) for r in shown))
+        names = max(len("NAMESPACE/NAME"), *(len(_where(r)) for r in shown))
+        lines.append("")
+        lines.append(f"{'KIND':<{kinds}}  {'NAMESPACE/NAME':<{names}}  STATUS")
+        for r in shown:
+            status = paint(str(r.status), _COLOURS[r.status])
+            note = f"  ({r.note})" if r.note else ""
+            lines.append(f"{r.kind:<{kinds}}  {_where(r):<{names}}  {status}{note}")
+    for r in shown:
+        if not r.differences:
+            continue
+        lines.append("")
+        lines.append(f"{r.title} ({r.status}):")
+        for d in r.differences:
+            lines.append(f"  {d.path}  [{d.reason}]")
+            lines.append("    " + paint(f"- git:  {_value(d.desired)}", _RED))
+            lines.append("    " + paint(f"+ live: {_value(d.live)}", _GREEN))
+    if report.hooks_skipped:
+        lines.append("")
+        lines.append(f"{report.hooks_skipped} Argo CD hook resource(s) not compared (as Argo CD does).")
+    return "\n".join(lines)
+
+
+def render_markdown(report: DriftReport, show_in_sync: bool = False) -> str:
+    lines = [f"### gitops-tool drift: {summary_line(report)}", ""]
+    counts = report.summary()
+    lines.append("| in sync | modified | missing | extra | unknown |")
+    lines.append("|---:|---:|---:|---:|---:|")
+    lines.append(
+        f"| {counts['in_sync']} | {counts['modified']} | {counts['missing']} | {counts['extra']} "
+        f"| {counts['unknown']} |"
+    )
+    shown = _shown(report, show_in_sync)
+    if shown:
+        lines += ["", "| kind | namespace/name | status |", "|---|---|---|"]
+        for r in shown:
+            note = f" ({_md(r.note)})" if r.note else ""
+            lines.append(f"| {r.kind} | `{_where(r)}` | **{r.status}**{note} |")
+    for r in shown:
+        if not r.differences:
+            continue
+        lines += [
+            "",
+            f"<details><summary>{_md(r.title)}: {len(r.differences)} difference(s)</summary>",
+            "",
+            "| path | Git | live | reason |",
+            "|---|---|---|---|",
+        ]
+        for d in r.differences:
+            lines.append(
+                f"| `{_md(d.path)}` | `{_md(_value(d.desired))}` | `{_md(_value(d.live))}` "
+                f"| {_md(d.reason)} |"
+            )
+        lines += ["", "</details>"]
+    return "\n".join(lines)
+
+
+def _where(r: ResourceResult) -> str:
+    return f"{r.namespace}/{r.name}" if r.namespace else r.name
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "(absent)"
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return text if len(text) <= _VALUE_WIDTH else text[: _VALUE_WIDTH - 3] + "..."
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("`", "'").replace("\n", " ")

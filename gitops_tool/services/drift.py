@@ -1,0 +1,260 @@
+"""``gitops-tool drift``: desired from Git (or a file), live from the cluster (or a file), compared.
+
+Desired comes from ``kustomize build`` of the overlay at a commit (exported with ``git archive``,
+never touching the work tree), of the work tree (``--worktree``), or from rendered manifests
+(``--desired-file``). The overlay's node-roles.yaml and the Argo CD Application's
+``ignoreDifferences`` are read from the same tree the manifests came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gitops_tool.adapters.files import read_text
+from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
+from gitops_tool.adapters.project import kustomization_file, resolve_overlay
+from gitops_tool.core import conventions as c
+from gitops_tool.core.documents import parse_documents, parse_manifests
+from gitops_tool.core.drift.engine import DriftInput, compare
+from gitops_tool.core.drift.fieldsv1 import DEFAULT_APPLIERS, DEFAULT_IMPERATIVE, ManagerPolicy
+from gitops_tool.core.drift.ignore import IgnoreRule, parse_rules
+from gitops_tool.core.drift.model import DriftReport
+from gitops_tool.core.node_roles import parse_role_mapping
+from gitops_tool.core.objects import Manifest
+from gitops_tool.errors import UserError
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class DriftRequest:
+    overlay: str | None = None
+    ref: str | None = None
+    worktree: bool = False
+    desired_file: str | None = None
+    live_file: str | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    namespace: str | None = None
+    ignore_file: str | None = None
+    request_timeout: float = 30.0
+    kustomize: str | None = None
+    appliers: tuple[str, ...] = DEFAULT_APPLIERS
+    imperative: tuple[str, ...] = DEFAULT_IMPERATIVE
+
+
+@dataclass
+class Desired:
+    objects: list[Manifest]
+    overlay: str | None  # as shown in reports
+    ref: str | None
+    node_roles: dict[str, str] | None = None
+    rules: list[IgnoreRule] = field(default_factory=list)
+
+
+def check_request(request: DriftRequest) -> None:
+    chosen = [
+        flag
+        for flag, on in (
+            ("--ref", request.ref is not None),
+            ("--worktree", request.worktree),
+            ("--desired-file", request.desired_file is not None),
+        )
+        if on
+    ]
+    if len(chosen) > 1:
+        raise UserError(f"{' and '.join(chosen)} exclude each other: choose where desired state comes from")
+    if request.live_file is not None and (request.kubeconfig or request.context):
+        raise UserError("--live-file excludes --kubeconfig and --context: choose where live state comes from")
+    if request.live_file == "-" and request.desired_file == "-":
+        raise UserError("only one of --desired-file and --live-file can read standard input")
+
+
+def run_drift(request: DriftRequest, progress: Progress = lambda _m: None) -> DriftReport:
+    check_request(request)
+    # Bad input (files, ignore rules) fails before any cluster is contacted.
+    extra_rules = _ignore_file_rules(request.ignore_file)
+    live_from_file = _live_file(request.live_file) if request.live_file is not None else None
+    with desired_state(request) as desired:
+        rules = desired.rules + extra_rules
+        if live_from_file is not None:
+            nodes = [o for o in live_from_file if o.get("kind") == "Node" and o.get("apiVersion") == "v1"]
+            inp = DriftInput(
+                desired.objects,
+                live_from_file,
+                desired.overlay,
+                desired.ref,
+                request.namespace,
+                rules,
+                ManagerPolicy(request.appliers, request.imperative),
+                node_roles=desired.node_roles,
+                nodes=nodes or None,
+            )
+            return compare(inp)
+        return _against_cluster(request, desired, rules, progress)
+
+
+def _against_cluster(
+    request: DriftRequest, desired: Desired, rules: list[IgnoreRule], progress: Progress
+) -> DriftReport:
+    from gitops_tool.adapters.kube.live import read_live
+    from gitops_tool.services.cluster_access import open_cluster
+
+    # Like kubectl: objects rendered without a namespace go to --namespace, else "default".
+    objects = [_with_namespace(o, request.namespace or "default") for o in desired.objects]
+    with open_cluster(request.kubeconfig, request.context, request.request_timeout) as client:
+        snapshot = read_live(
+            client, objects, request.namespace or "default", bool(desired.node_roles), progress
+        )
+    return compare(
+        DriftInput(
+            objects,
+            snapshot.objects,
+            desired.overlay,
+            desired.ref,
+            request.namespace,
+            rules,
+            ManagerPolicy(request.appliers, request.imperative),
+            snapshot.unreadable,
+            desired.node_roles,
+            snapshot.nodes,
+            snapshot.nodes_unreadable,
+        )
+    )
+
+
+def _with_namespace(obj: Manifest, namespace: str) -> Manifest:
+    from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS
+
+    meta = obj.get("metadata") or {}
+    if meta.get("namespace") or obj.get("kind") in CLUSTER_SCOPED_KINDS:
+        return obj
+    return {**obj, "metadata": {**meta, "namespace": namespace}}
+
+
+@contextmanager
+def desired_state(request: DriftRequest) -> Iterator[Desired]:
+    if request.desired_file is not None:
+        source = "standard input" if request.desired_file == "-" else request.desired_file
+        objects = parse_manifests(read_text(request.desired_file, "desired file"), source)
+        desired = Desired(objects, None, None)
+        if request.overlay is not None:  # the overlay's data (roles, ignore rules) still applies
+            path = resolve_overlay(request.overlay)
+            root = _repo_root_or(path)
+            desired.overlay = _relative(path, root)
+            _overlay_data(desired, root, path)
+        yield desired
+        return
+    overlay = request.overlay or c.DEFAULT_OVERLAY
+    renderer = KustomizeRenderer(resolve_kustomize(request.kustomize))
+    if request.worktree:
+        path = resolve_overlay(overlay)
+        root = _repo_root_or(path)
+        label = _relative(path, root)
+        desired = Desired(_render(renderer, path, label), label, "worktree")
+        _overlay_data(desired, root, path)
+        yield desired
+        return
+    from gitops_tool.adapters.git_tree import repository_root, tree_at
+
+    rev = request.ref or "HEAD"
+    root = repository_root(Path.cwd())
+    relative = _overlay_in_repo(overlay, root)
+    with tree_at(root, rev) as tree:
+        path = tree.root / relative
+        if kustomization_file(path) is None:
+            raise UserError(f"overlay {relative} does not exist at {rev} ({tree.commit[:12]})")
+        label = str(relative)
+        desired = Desired(_render(renderer, path, f"{label} at {rev}"), label, f"{rev} ({tree.commit[:12]})")
+        _overlay_data(desired, tree.root, path)
+        yield desired
+
+
+def _render(renderer: KustomizeRenderer, path: Path, label: str) -> list[Manifest]:
+    return parse_manifests(renderer.build(path, label), f"render of {label}")
+
+
+def _overlay_in_repo(overlay: str, root: Path) -> Path:
+    """The overlay as a path inside the repository (it may exist only in the commit)."""
+    given = Path(overlay)
+    for candidate in (Path.cwd() / given, root / given, root / "overlays" / given):
+        try:
+            relative = candidate.resolve().relative_to(root)
+        except ValueError:
+            continue
+        if (root / relative).is_dir() or candidate == root / given:
+            return relative
+    raise UserError(f"overlay {overlay} is outside the repository {root}")
+
+
+def _repo_root_or(path: Path) -> Path:
+    from gitops_tool.adapters.project import find_project_root
+
+    try:
+        return find_project_root(path)
+    except UserError:
+        return path
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _overlay_data(desired: Desired, root: Path, overlay_path: Path) -> None:
+    roles_file = overlay_path / c.NODE_ROLES_FILE
+    if roles_file.is_file():
+        source = f"{desired.overlay}/{c.NODE_ROLES_FILE}"
+        docs = parse_documents(read_text(roles_file, "node roles file"), source)
+        desired.node_roles = parse_role_mapping(docs[0] if len(docs) == 1 else None, source).roles
+    desired.rules = application_rules(root, _relative(overlay_path, root))
+
+
+def application_rules(root: Path, overlay: str) -> list[IgnoreRule]:
+    """``spec.ignoreDifferences`` of the Argo CD Application whose source path is ``overlay``."""
+    folder = root / c.ARGOCD_DIR
+    if not folder.is_dir():
+        return []
+    wanted = overlay.strip("/").removeprefix("./")
+    rules: list[IgnoreRule] = []
+    for file in sorted(folder.rglob("*.y*ml")):
+        try:
+            docs = parse_documents(read_text(file, "Argo CD file"), str(file.relative_to(root)))
+        except UserError:
+            continue  # not ours to validate here; `validate` reports broken files
+        for doc in docs:
+            if _is_application_for(doc, wanted):
+                rules.extend(parse_rules(doc, f"{file.relative_to(root)} ignoreDifferences"))
+    return rules
+
+
+def _is_application_for(doc: Any, overlay: str) -> bool:
+    if not isinstance(doc, dict) or doc.get("kind") != "Application":
+        return False
+    spec = doc.get("spec") or {}
+    sources = [spec.get("source"), *(spec.get("sources") or [])]
+    return any(
+        isinstance(s, dict) and str(s.get("path") or "").strip("/").removeprefix("./") == overlay
+        for s in sources
+    )
+
+
+def _ignore_file_rules(path: str | None) -> list[IgnoreRule]:
+    if path is None:
+        return []
+    docs = parse_documents(read_text(path, "ignore file"), path)
+    rules: list[IgnoreRule] = []
+    for doc in docs:
+        rules.extend(parse_rules(doc, path))
+    return rules
+
+
+def _live_file(path: str) -> list[Manifest]:
+    source = "standard input" if path == "-" else path
+    return parse_manifests(read_text(path, "live file"), source)
