@@ -159,20 +159,34 @@ def _selected_by(root: dict[str, Any]) -> list[str]:
     return sorted(name for name in _shipped() if include.match(name))
 
 
-def test_each_root_app_enables_the_project_and_exactly_one_overlay_application() -> None:
-    roots = {name: obj for name, obj in _of_kind("Application").items() if name.startswith("root/")}
-    assert sorted(roots) == sorted(f"root/{name}.yaml" for name in _overlay_names())
-    for file, root in roots.items():
-        overlay = Path(file).stem
-        assert _selected_by(root) == ["applications/" + overlay + ".yaml", "projects/airflow.yaml"]
-        assert root["spec"]["project"] == "airflow-bootstrap"
-        assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
-        # Deleting the root must not cascade into Airflow.
-        assert "finalizers" not in root["metadata"]
-    # One object, two definitions: applying the other root switches the layout in place.
-    assert len({(r["metadata"]["namespace"], r["metadata"]["name"]) for r in roots.values()}) == 1
+def test_the_root_app_enables_itself_the_project_and_exactly_one_overlay_application() -> None:
+    roots = {
+        name: obj for name, obj in _of_kind("Application").items() if not name.startswith("applications/")
+    }
+    assert list(roots) == ["root.yaml"]
+    root = roots["root.yaml"]
+    selected = _selected_by(root)
+    overlay_apps = [name for name in selected if name.startswith("applications/")]
+    assert len(overlay_apps) == 1
+    assert sorted(selected) == sorted(["root.yaml", "projects/airflow.yaml", *overlay_apps])
+    assert root["spec"]["project"] == "airflow-bootstrap"
+    assert root["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
+    # Deleting the root must not cascade into Airflow.
+    assert "finalizers" not in root["metadata"]
+
+
+def test_switching_the_layout_repoints_one_application() -> None:
+    """Every overlay Application is the same object, so changing the include switches it in place."""
     overlay_apps = [obj for name, obj in _shipped().items() if name.startswith("applications/")]
+    assert len(overlay_apps) == len(_overlay_names())
     assert len({(a["metadata"]["namespace"], a["metadata"]["name"]) for a in overlay_apps}) == 1
+    root = _shipped()["root.yaml"]
+    for name in _overlay_names():
+        include = root["spec"]["source"]["directory"]["include"]
+        switched = re.sub(r"applications/[^,}]+\.yaml", f"applications/{name}.yaml", include)
+        assert f"applications/{name}.yaml" in _selected_by(
+            {"spec": {"source": {**root["spec"]["source"], "directory": {"include": switched}}}}
+        )
 
 
 def test_the_bootstrap_project_only_manages_argo_cd_objects() -> None:
