@@ -138,7 +138,7 @@ def test_versions_sort_by_time_and_manifests_diff_by_content() -> None:
     after = {"a.py": "sha256:1", "b.py": "sha256:9", "new.py": "sha256:4"}
     early = new_manifest(before, datetime(2026, 11, 27, 5, 0, tzinfo=UTC), "dags")
     late = new_manifest(after, datetime(2026, 11, 27, 6, 0, tzinfo=UTC), "dags")
-    assert is_version_name(early.version) and early.version.startswith("20261127T050000Z-")
+    assert is_version_name(early.version) and early.version.startswith("20261127T050000000Z-")
     assert early.version < late.version
     assert parse_manifest(late.to_json(), "x") == late
     diff = diff_files(before, after)

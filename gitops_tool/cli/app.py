@@ -44,9 +44,20 @@ def _root(
 
 
 def _register() -> None:
-    from gitops_tool.cli import argocd, backup, drift, images, nodes, render, schedulers, secrets, validate
+    from gitops_tool.cli import (
+        argocd,
+        backup,
+        dags,
+        drift,
+        images,
+        nodes,
+        render,
+        schedulers,
+        secrets,
+        validate,
+    )
 
-    for module in (render, validate, images, argocd, secrets, nodes, schedulers, backup, drift):
+    for module in (render, validate, images, argocd, secrets, nodes, schedulers, backup, drift, dags):
         module.register(app)
 
 

@@ -87,13 +87,13 @@ def check_entries(entries: Sequence[SourceEntry], source: str, limits: PackLimit
             continue
         if entry.size > limits.max_file_bytes:
             raise UserError(
-                f"{source}/{entry.path} is {_size(entry.size)}, over the bound of "
-                f"{_size(limits.max_file_bytes)} per file; DAG folders hold code, not data"
+                f"{source}/{entry.path} is {human_size(entry.size)}, over the bound of "
+                f"{human_size(limits.max_file_bytes)} per file; DAG folders hold code, not data"
             )
         total += entry.size
     if total > limits.max_total_bytes:
         raise UserError(
-            f"{source} holds {_size(total)}, over the bound of {_size(limits.max_total_bytes)}; "
+            f"{source} holds {human_size(total)}, over the bound of {human_size(limits.max_total_bytes)}; "
             "use the git-sync component for large DAG repositories"
         )
 
@@ -143,8 +143,8 @@ def pack(entries: Iterable[SourceEntry], limits: PackLimits = DEFAULT_LIMITS) ->
     archive = compressed.getvalue()
     if len(archive) > limits.max_archive_bytes:
         raise UserError(
-            f"the packed DAG folder is {_size(len(archive))}, over the bound of "
-            f"{_size(limits.max_archive_bytes)} one push can carry; use the git-sync component"
+            f"the packed DAG folder is {human_size(len(archive))}, over the bound of "
+            f"{human_size(limits.max_archive_bytes)} one push can carry; use the git-sync component"
         )
     return archive
 
@@ -160,7 +160,7 @@ def file_digests(entries: Iterable[SourceEntry]) -> dict[str, str]:
     return digests
 
 
-def _size(count: int) -> str:
+def human_size(count: int) -> str:
     if count >= MIB:
         return f"{count / MIB:.1f} MiB"
     if count >= KIB:

@@ -1,8 +1,9 @@
 """Version names, the manifest stored with each published version, and manifest diffs.
 
-A version is ``<UTC time>-<content digest>`` (``20261127T051500Z-3f2a9c1b0d``): names sort by
-push time, so the pod keeps the newest ones and ``rollback`` finds the one before, and the digest
-says at a glance whether two versions hold the same tree.
+A version is ``<UTC time to the millisecond>-<content digest>`` (``20261127T051500123Z-3f2a9c1b0d``):
+names sort by push time (pushes are serialised by the agent pod's fixed name), so the pod keeps the
+newest ones and ``rollback`` finds the one before; the digest says at a glance whether two versions
+hold the same tree.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from gitops_tool.errors import ClusterError
 
 MANIFEST_FORMAT = 1
-VERSION_PATTERN = re.compile(r"^\d{8}T\d{6}Z-[0-9a-f]{10}$")
+VERSION_PATTERN = re.compile(r"^\d{8}T\d{9}Z-[0-9a-f]{10}$")
 
 
 def content_digest(files: Mapping[str, str]) -> str:
@@ -28,7 +29,8 @@ def content_digest(files: Mapping[str, str]) -> str:
 
 
 def version_name(files: Mapping[str, str], when: datetime) -> str:
-    stamp = when.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    moment = when.astimezone(UTC)
+    stamp = moment.strftime("%Y%m%dT%H%M%S") + f"{moment.microsecond // 1000:03d}Z"
     return f"{stamp}-{content_digest(files)[:10]}"
 
 
