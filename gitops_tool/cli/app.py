@@ -48,6 +48,7 @@ def _register() -> None:
         argocd,
         backup,
         dags,
+        doctor,
         drift,
         images,
         nodes,
@@ -57,7 +58,19 @@ def _register() -> None:
         validate,
     )
 
-    for module in (render, validate, images, argocd, secrets, nodes, schedulers, backup, drift, dags):
+    for module in (
+        render,
+        validate,
+        images,
+        argocd,
+        secrets,
+        nodes,
+        schedulers,
+        backup,
+        drift,
+        dags,
+        doctor,
+    ):
         module.register(app)
 
 

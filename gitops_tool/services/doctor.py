@@ -1,0 +1,88 @@
+"""``gitops-tool doctor``: read what the seed's troubleshooting commands showed, then judge it.
+
+GET/LIST only, plus SubjectAccessReviews (the API's ``kubectl auth can-i --as=...``), which
+create nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.core.conventions import NAMESPACE
+from gitops_tool.core.doctor import (
+    EXECUTOR_PERMISSIONS,
+    SERVICE_ACCOUNT_USER,
+    AccessAnswer,
+    CheckResult,
+    ClusterSnapshot,
+    run_checks,
+)
+from gitops_tool.services import nodes
+
+SUBJECT_ACCESS_REVIEWS = api_path("authorization.k8s.io", "v1", "subjectaccessreviews")
+
+
+def executor_access(client: KubeClient) -> list[AccessAnswer]:
+    """Ask the API server, for each permission the KubernetesExecutor uses, whether the airflow
+    service account has it."""
+    answers = []
+    for verb, resource, subresource in EXECUTOR_PERMISSIONS:
+        attributes: dict[str, Any] = {"namespace": NAMESPACE, "verb": verb, "resource": resource}
+        if subresource:
+            attributes["subresource"] = subresource
+        review = {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": SERVICE_ACCOUNT_USER,
+                "groups": [
+                    "system:serviceaccounts",
+                    f"system:serviceaccounts:{NAMESPACE}",
+                    "system:authenticated",
+                ],
+                "resourceAttributes": attributes,
+            },
+        }
+        try:
+            answer = client.create(SUBJECT_ACCESS_REVIEWS, review)
+        except ClusterApiError as exc:
+            if exc.status not in (401, 403, 404):
+                raise
+            return [AccessAnswer(verb, resource, subresource, None, f"HTTP {exc.status}")]
+        allowed = bool((answer.get("status") or {}).get("allowed"))
+        answers.append(AccessAnswer(verb, resource, subresource, allowed))
+    return answers
+
+
+def _items(client: KubeClient, path: str) -> list[dict[str, Any]]:
+    return list(client.list(path))
+
+
+def snapshot(client: KubeClient, overlay: str, now: datetime | None = None) -> ClusterSnapshot:
+    loaded = nodes.load_mapping(overlay, required=False)
+    node_list = _items(client, nodes.NODES_PATH)
+    label_plan = None
+    if loaded is not None:
+        from gitops_tool.core.node_roles import plan_labels
+
+        labels = {str(n["metadata"]["name"]): dict(n["metadata"].get("labels") or {}) for n in node_list}
+        label_plan = plan_labels(loaded.mapping, labels)
+    workloads = _items(client, api_path("apps", "v1", "deployments", NAMESPACE))
+    workloads += _items(client, api_path("apps", "v1", "statefulsets", NAMESPACE))
+    return ClusterSnapshot(
+        now=now or datetime.now(UTC),
+        pods=_items(client, api_path("", "v1", "pods", NAMESPACE)),
+        nodes=node_list,
+        pvcs=_items(client, api_path("", "v1", "persistentvolumeclaims", NAMESPACE)),
+        workloads=workloads,
+        events=_items(client, api_path("", "v1", "events", NAMESPACE)),
+        access=executor_access(client),
+        label_plan=label_plan,
+        overlay=loaded.overlay if loaded is not None else overlay,
+    )
+
+
+def diagnose(client: KubeClient, overlay: str) -> list[CheckResult]:
+    return run_checks(snapshot(client, overlay))

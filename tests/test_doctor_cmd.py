@@ -1,0 +1,174 @@
+"""`gitops-tool doctor` against the emulated API server: reads only, plus access reviews."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node
+from tests.conftest import RunCli
+from tests.kubeapi import KubeApiServer
+
+SCHEDULER = {"app.kubernetes.io/component": "scheduler"}
+
+
+def _deployment(name: str, ready: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": "airflow", "labels": labels or {}},
+        "spec": {"replicas": 1},
+        "status": {"replicas": 1, "readyReplicas": ready},
+    }
+
+
+def _pod(name: str, node_name: str, labels: dict[str, str], ready: bool = True) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": "airflow", "labels": labels},
+        "spec": {"nodeName": node_name},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": str(ready)}]},
+    }
+
+
+def _pvc(name: str, phase: str = "Bound") -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": name, "namespace": "airflow"},
+        "spec": {},
+        "status": {"phase": phase},
+    }
+
+
+def healthy() -> list[dict[str, Any]]:
+    return [
+        namespace(),
+        node("node-1", "management"),
+        node("node-2", "scheduler-1"),
+        node("node-3", "scheduler-2"),
+        _deployment("nfs-server", 1),
+        _deployment("nfs-client-provisioner", 1),
+        _deployment("airflow-scheduler-1", 1, SCHEDULER),
+        _deployment("airflow-scheduler-2", 1, SCHEDULER),
+        _pod("airflow-scheduler-1-abc", "node-2", SCHEDULER),
+        _pod("airflow-scheduler-2-def", "node-3", SCHEDULER),
+        _pvc("airflow-dags"),
+        _pvc("airflow-logs"),
+    ]
+
+
+def _overlay(tmp_path: Path) -> list[str]:
+    overlay = tmp_path / "repo" / "overlays" / "ha"
+    overlay.mkdir(parents=True, exist_ok=True)
+    (overlay / "kustomization.yaml").write_text("resources: []\n")
+    (overlay / "node-roles.yaml").write_text(
+        "roles: {management: node-1, scheduler-1: node-2, scheduler-2: node-3}\n"
+    )
+    return ["--overlay", str(overlay)]
+
+
+def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: Path, run_cli: RunCli) -> None:
+    with KubeApiServer(healthy(), token=CANARY_TOKEN) as api:
+        result = run_cli("doctor", *_overlay(tmp_path), *kube_args(api, tmp_path))
+        assert result.code == 0, result.out + result.err
+        assert [line.split(":")[0] for line in result.out.splitlines()] == [
+            "PASS    pending pods",
+            "PASS    node labels",
+            "PASS    NFS server and provisioner",
+            "PASS    PVCs bound",
+            "PASS    schedulers",
+            "PASS    executor RBAC",
+            "PASS    warning events",
+        ]
+        posts = [r for r in api.requests if r.method != "GET"]
+        assert {r.path for r in posts} == {"/apis/authorization.k8s.io/v1/subjectaccessreviews"}
+        assert [
+            (
+                p.body["spec"]["resourceAttributes"]["verb"],
+                p.body["spec"]["resourceAttributes"].get("subresource"),
+            )
+            for p in posts
+        ] == [
+            ("create", None),
+            ("get", None),
+            ("list", None),
+            ("watch", None),
+            ("patch", None),
+            ("delete", None),
+            ("get", "log"),
+        ]
+        assert all(p.body["spec"]["user"] == "system:serviceaccount:airflow:airflow" for p in posts)
+        assert api.objects("SubjectAccessReview") == []
+
+
+def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli: RunCli) -> None:
+    objects = healthy()
+    objects[2] = node("node-2")  # lost its role label
+    objects[5] = _deployment("nfs-client-provisioner", 0)
+    objects[9] = _pod("airflow-scheduler-2-def", "node-2", SCHEDULER)  # both schedulers on node-2
+    objects[10] = _pvc("airflow-dags", "Pending")
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {"name": "airflow-webserver-1", "namespace": "airflow"},
+            "spec": {},
+            "status": {
+                "phase": "Pending",
+                "conditions": [
+                    {
+                        "type": "PodScheduled",
+                        "status": "False",
+                        "reason": "Unschedulable",
+                        "message": "0/3 nodes are available",
+                    }
+                ],
+            },
+        }
+    )
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "e1", "namespace": "airflow"},
+            "type": "Warning",
+            "reason": "FailedMount",
+            "lastTimestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "involvedObject": {"kind": "Pod", "name": "airflow-webserver-1"},
+            "message": "mount failed",
+        }
+    )
+    with KubeApiServer(objects, token=CANARY_TOKEN) as api:
+        api.access_rule = lambda spec: spec["resourceAttributes"]["verb"] != "create"
+        result = run_cli("doctor", *_overlay(tmp_path), "--output", "json", *kube_args(api, tmp_path))
+        assert result.code == 1, result.err
+        checks = {c["check"]: c for c in json.loads(result.out)["checks"]}
+        assert {name: c["status"] for name, c in checks.items()} == {
+            "pending pods": "fail",
+            "node labels": "fail",
+            "NFS server and provisioner": "fail",
+            "PVCs bound": "fail",
+            "schedulers": "fail",
+            "executor RBAC": "fail",
+            "warning events": "fail",
+        }
+        assert checks["pending pods"]["items"] == [
+            "airflow-webserver-1: Unschedulable: 0/3 nodes are available"
+        ]
+        assert checks["node labels"]["items"] == ["node-2: add node-role.kubernetes.io/airflow=scheduler-1"]
+        assert "create pods" in checks["executor RBAC"]["detail"]
+        assert checks["warning events"]["items"] == ["Pod/airflow-webserver-1: FailedMount: mount failed"]
+        assert all(c["hint"] for c in checks.values() if c["status"] == "fail")
+        assert {r.method for r in api.requests} == {"GET", "POST"}
+
+
+def test_forbidden_access_reviews_make_the_rbac_check_unknown(tmp_path: Path, run_cli: RunCli) -> None:
+    with KubeApiServer(healthy(), token=CANARY_TOKEN) as api:
+        api.forbid("subjectaccessreviews", group="authorization.k8s.io")
+        result = run_cli("doctor", *_overlay(tmp_path), *kube_args(api, tmp_path))
+        assert result.code == 0, result.err
+        assert "UNKNOWN executor RBAC: could not ask the API server: HTTP 403" in result.out
