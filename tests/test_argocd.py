@@ -361,3 +361,84 @@ def test_argocd_app_outside_a_repository_is_one_line_exit_2(run_cli: RunCli, tmp
     result = run_cli("argocd", "app", "three-node-ha", "--repo-url", FORK, cwd=tmp_path)
     assert result.code == 2
     assert "no gitops repository here" in result.err
+
+
+# --- one source of truth with drift -------------------------------------------------------------
+
+
+def _drift_with_live_change(run_cli: RunCli, tmp_path: Path, change: dict[str, Any]) -> tuple[int, Any]:
+    """`gitops-tool drift` of three-node-ha against a live copy where kubectl changed a scheduler."""
+    # Services stay out of both sides: drift reports identical Service ports as changed today (a drift
+    # defect, not an ignore-rule matter); everything else is the full overlay.
+    objects = [
+        o
+        for o in render_overlay("overlays/three-node-ha", root=REPO_ROOT).objects()
+        if o["kind"] != "Service"
+    ]
+    desired = tmp_path / "desired.json"
+    desired.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    (scheduler,) = [
+        o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "airflow-scheduler-1"
+    ]
+    template_meta = scheduler["spec"]["template"].setdefault("metadata", {})
+    template_meta.setdefault("annotations", {}).update(change.get("annotations", {}))
+    if "replicas" in change:
+        scheduler["spec"]["replicas"] = change["replicas"]
+    scheduler["metadata"]["managedFields"] = [
+        {
+            "manager": change["manager"],
+            "operation": "Update",
+            "apiVersion": "apps/v1",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": change["fields"],
+        }
+    ]
+    live = tmp_path / "live.json"
+    live.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
+    result = run_cli(
+        "drift",
+        "overlays/three-node-ha",
+        "--desired-file",
+        str(desired),
+        "--live-file",
+        str(live),
+        "--output",
+        "json",
+        cwd=REPO_ROOT,
+    )
+    return result.code, json.loads(result.out) if result.out.strip() else result.err
+
+
+def test_drift_ignores_what_the_application_ignores_and_nothing_more(run_cli: RunCli, tmp_path: Path) -> None:
+    def annotation(name: str) -> dict[str, Any]:
+        return {"f:spec": {"f:template": {"f:metadata": {"f:annotations": {f"f:{name}": {}}}}}}
+
+    restarted = "kubectl.kubernetes.io/restartedAt"
+    code, report = _drift_with_live_change(
+        run_cli,
+        tmp_path,
+        {
+            "annotations": {restarted: "2026-11-27T05:00:00Z"},
+            "manager": "kubectl-rollout",
+            "fields": annotation(restarted),
+        },
+    )
+    assert code == 0, report
+    code, report = _drift_with_live_change(
+        run_cli,
+        tmp_path,
+        {
+            "annotations": {"example.com/hand-made": "x"},
+            "manager": "kubectl-annotate",
+            "fields": annotation("example.com/hand-made"),
+        },
+    )
+    assert code == 1, report
+    code, report = _drift_with_live_change(
+        run_cli,
+        tmp_path,
+        {"replicas": 2, "manager": "kubectl-scale", "fields": {"f:spec": {"f:replicas": {}}}},
+    )
+    assert code == 1, report
+    modified = [r["name"] for r in report["resources"] if r["status"] == "modified"]
+    assert modified == ["airflow-scheduler-1"]

@@ -22,7 +22,7 @@ from ruamel.yaml import YAML
 from tests.conftest import REPO_ROOT, RunCli
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
-EXPECTED_WORKFLOWS = {"ci.yml"}
+EXPECTED_WORKFLOWS = {"ci.yml", "drift.yml", "e2e.yml"}
 _SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -115,6 +115,47 @@ def test_ci_workflow_runs_the_same_commands_as_ci_run() -> None:
     assert set(ci["on"]) == {"push", "pull_request"}
 
 
+def _runs(workflow: dict[str, Any]) -> str:
+    return "\n".join(step["run"] for step in _steps(workflow) if "run" in step)
+
+
+def test_drift_workflow_is_scheduled_and_manual_reports_both_ways_and_fails_on_drift() -> None:
+    workflow = _yaml(WORKFLOWS / "drift.yml")
+    assert set(workflow["on"]) == {"schedule", "workflow_dispatch"}
+    runs = _runs(workflow)
+    assert re.search(r"gitops-tool drift .*--output markdown > drift-report.md", runs)
+    assert 'cat drift-report.md >> "$GITHUB_STEP_SUMMARY"' in runs
+    assert re.search(r"gitops-tool drift .*--output json > drift-report.json", runs)
+    (upload,) = [s for s in _steps(workflow) if s.get("uses", "").startswith("actions/upload-artifact@")]
+    assert upload["with"]["path"] == "drift-report.json"
+    assert any("secrets.DRIFT_KUBECONFIG" in str(s.get("env", {})) for s in _steps(workflow))
+    assert 'if [ "$MARKDOWN_EXIT" = 1 ] || [ "$JSON_EXIT" = 1 ]; then' in runs
+
+
+def test_e2e_workflow_is_manual_and_expects_no_drift_then_drift_after_kubectl_scale() -> None:
+    workflow = _yaml(WORKFLOWS / "e2e.yml")
+    assert set(workflow["on"]) == {"workflow_dispatch"}
+    runs = _runs(workflow)
+    order = [
+        "gitops-tool nodes apply",
+        "gitops-tool secrets init",
+        "gitops-tool argocd app three-node-ha",
+        "Synced",
+        "gitops-tool drift",
+        "kubectl scale deployment/airflow-scheduler-1",
+        "gitops-tool drift",
+    ]
+    positions, start = [], 0
+    for needle in order:
+        start = runs.index(needle, start) + 1
+        positions.append(start)
+    assert positions == sorted(positions)
+    assert 'if [ "$code" -ne 1 ]; then' in runs
+    (kind,) = [s for s in _steps(workflow) if s.get("uses", "").startswith("helm/kind-action@")]
+    kind_config = _yaml(REPO_ROOT / kind["with"]["config"])
+    assert [n["role"] for n in kind_config["nodes"]] == ["control-plane", "worker", "worker", "worker"]
+
+
 # --- pre-commit ---------------------------------------------------------------------------------
 
 
@@ -204,9 +245,8 @@ def test_invocations_are_found_in_code_and_scripts() -> None:
     assert {"README.md", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml"} <= invocations[("validate",)]
 
 
-# README.md joins once `gitops-tool drift` (which it already names) is on main.
 CHECKED_SOURCES = sorted(
-    {p.name for p in _workflow_files()} | {".pre-commit-hooks.yaml", ".pre-commit-config.yaml"}
+    {p.name for p in _workflow_files()} | {"README.md", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml"}
 )
 
 
