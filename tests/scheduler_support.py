@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,8 +39,11 @@ def repo_state(repo: Path) -> RepoState:
         if p.is_file() and ".git" not in p.relative_to(repo).parts
     }
     index = repo / ".git" / "index"
+    head = subprocess.run(
+        ["git", "rev-parse", "--verify", "-q", "HEAD"], cwd=repo, capture_output=True, text=True, check=False
+    ).stdout.strip()  # empty on a branch without commits
     return RepoState(
-        git(repo, "rev-parse", "HEAD").strip(),
+        head,
         git(repo, "--no-optional-locks", "status", "--porcelain", "--untracked-files=all"),
         files,
         hashlib.sha256(index.read_bytes()).hexdigest() if index.is_file() else "",

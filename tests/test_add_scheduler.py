@@ -326,6 +326,14 @@ def test_schedulers_lists_role_and_node(run_cli: RunCli, repo: Path) -> None:
     ]
 
 
+def test_schedulers_of_the_legacy_overlay(run_cli: RunCli, repo: Path) -> None:
+    result = run_cli("schedulers", "--overlay", "single-node-legacy", "--output", "json", "--repo", str(repo))
+    assert result.code == 0, result.err
+    (only,) = json.loads(result.out)["schedulers"]
+    assert (only["name"], only["node"]) == ("airflow-scheduler-1", None)
+    assert "legacy layout" in only["notes"][0]
+
+
 def test_add_without_node_says_the_role_is_unmapped(run_cli: RunCli, repo: Path) -> None:
     result = run_cli("add-scheduler", "3", "--repo", str(repo))
     assert result.code == 0

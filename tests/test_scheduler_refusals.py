@@ -103,6 +103,12 @@ def test_detached_head(run_cli: RunCli, repo: Path) -> None:
     assert "HEAD is detached" in _refused(run_cli, repo, "add-scheduler", "3")
 
 
+def test_branch_without_a_commit(run_cli: RunCli, project_copy: Path) -> None:
+    git(project_copy, "init", "-q", "-b", "main")
+    message = _refused(run_cli, project_copy, "add-scheduler", "3")
+    assert message.startswith("branch main has no commit yet")
+
+
 def _conflict(repo: Path) -> str:
     """Two branches editing the same line of a file the command does not touch; returns the branch."""
     target = repo / "base" / "kustomization.yaml"

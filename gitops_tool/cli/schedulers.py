@@ -46,7 +46,7 @@ def register(app: typer.Typer) -> None:
 
 
 def add_scheduler(
-    number: Annotated[str, typer.Argument(metavar="N", help=_LIMIT_HELP, show_default=False)],
+    number: Annotated[str, typer.Argument(metavar="N", help=_LIMIT_HELP)],
     *,
     overlay: Overlay = "overlays/three-node-ha",
     node: Annotated[
@@ -71,7 +71,7 @@ def add_scheduler(
 
 
 def remove_scheduler(
-    number: Annotated[str, typer.Argument(metavar="N", help=_LIMIT_HELP, show_default=False)],
+    number: Annotated[str, typer.Argument(metavar="N", help=_LIMIT_HELP)],
     *,
     overlay: Overlay = "overlays/three-node-ha",
     no_commit: NoCommit = False,

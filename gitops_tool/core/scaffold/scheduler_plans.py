@@ -155,6 +155,10 @@ def scheduler_table(state: OverlayState) -> list[SchedulerInfo]:
     for number in state.present():
         name = scheduler_name(number)
         notes: list[str] = []
+        if state.legacy:
+            notes.append(
+                "legacy layout: follows PostgreSQL onto the one node (podAffinity); no scheduler role"
+            )
         if number not in state.folders:
             notes.append(f"listed in {state.kustomization_file} but its folder is missing")
         if number not in listed:
