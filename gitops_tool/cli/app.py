@@ -51,6 +51,7 @@ def _register() -> None:
         doctor,
         drift,
         images,
+        migrate,
         nodes,
         render,
         schedulers,
@@ -70,6 +71,7 @@ def _register() -> None:
         drift,
         dags,
         doctor,
+        migrate,
     ):
         module.register(app)
 

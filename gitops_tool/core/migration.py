@@ -98,13 +98,14 @@ def plan_steps(facts: MigrationFacts) -> list[Step]:
         )
     )
     switched = _on_target(facts)
-    app_names = ", ".join(a.name for a in facts.applications) or "the Airflow Application"
+    target_app = f"applications/{facts.target.rsplit('/', 1)[-1]}.yaml"
     steps.append(
         Step(
             3,
             f"Switch the Argo CD Application path from {facts.legacy} to {facts.target}",
             "done" if switched else "todo",
-            f"in Git: set spec.source.path of {app_names} (argocd/) to {facts.target}, commit and push",
+            f"in Git: make argocd/root.yaml include {target_app} instead of the legacy one "
+            "(one line, README: switching legacy -> HA), commit and push",
         )
     )
     synced = [a for a in switched if a.sync == "Synced" and a.health == "Healthy"]

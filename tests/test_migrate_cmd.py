@@ -1,0 +1,127 @@
+"""`gitops-tool migrate plan|check` against the emulated API server: reads only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node
+from tests.conftest import REPO_ROOT, RunCli
+from tests.kubeapi import KubeApiServer, ResourceType
+
+APPLICATION = ResourceType("argoproj.io", "v1alpha1", "Application", "applications", True)
+
+
+def _app(path: str, sync: str = "Synced", health: str = "Healthy") -> dict[str, Any]:
+    return {
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Application",
+        "metadata": {"name": "airflow", "namespace": "argocd"},
+        "spec": {"source": {"path": path}, "destination": {"namespace": "airflow"}},
+        "status": {"sync": {"status": sync}, "health": {"status": health}},
+    }
+
+
+def _cronjob() -> dict[str, Any]:
+    obj: dict[str, Any] = yaml.safe_load((REPO_ROOT / "components/backup/cronjob.yaml").read_text())
+    obj["metadata"]["namespace"] = "airflow"
+    return obj
+
+
+def _backup_job(finished: datetime, uid: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": "airflow-db-backup-manual-1",
+            "namespace": "airflow",
+            "ownerReferences": [
+                {"apiVersion": "batch/v1", "kind": "CronJob", "name": "airflow-db-backup", "uid": uid}
+            ],
+        },
+        "spec": {},
+        "status": {
+            "succeeded": 1,
+            "completionTime": finished.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "conditions": [{"type": "Complete", "status": "True"}],
+        },
+    }
+
+
+def _scheduler_pod(name: str, node_name: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "namespace": "airflow",
+            "labels": {"app.kubernetes.io/component": "scheduler"},
+        },
+        "spec": {"nodeName": node_name},
+        "status": {"phase": "Running", "conditions": [{"type": "Ready", "status": "True"}]},
+    }
+
+
+def test_legacy_cluster_plan_and_check_list_what_is_missing(tmp_path: Path, run_cli: RunCli) -> None:
+    objects = [
+        namespace(),
+        node("node-1", "management"),
+        node("node-2"),
+        _app("overlays/single-node-legacy"),
+        _scheduler_pod("airflow-scheduler-1-a", "node-1"),
+    ]
+    with KubeApiServer(token=CANARY_TOKEN) as api:
+        api.add_resource_type(APPLICATION)
+        api.add_all(objects)
+        plan = run_cli("migrate", "plan", *kube_args(api, tmp_path), cwd=REPO_ROOT)
+        assert plan.code == 0, plan.err
+        lines = plan.out.splitlines()
+        assert lines[0] == "[ ] 1. Back up the metadata DB"
+        assert "add components/backup to overlays/single-node-legacy" in lines[1]
+        assert lines[2] == "[ ] 2. Label the nodes with their HA roles"
+        assert lines[4].startswith("[ ] 3. Switch the Argo CD Application path")
+        assert "applications/three-node-ha.yaml" in lines[5]
+        assert lines[-2] == "[?] 6. Restore the metadata DB, only if PostgreSQL came up empty"
+        check = run_cli("migrate", "check", *kube_args(api, tmp_path), cwd=REPO_ROOT)
+        assert check.code == 1
+        assert "FAIL    nodes: 1 mapped node(s) not in the cluster: node-3" in check.out
+        assert "FAIL    recent backup: no backup in the last 24h (none found)" in check.out
+        assert (
+            "PASS    Argo CD Application: Synced/Healthy: airflow (overlays/single-node-legacy)" in check.out
+        )
+        assert api.methods() == {"GET"}
+
+
+def test_ready_cluster_passes_the_check(tmp_path: Path, run_cli: RunCli) -> None:
+    with KubeApiServer(token=CANARY_TOKEN) as api:
+        api.add_resource_type(APPLICATION)
+        cron = api.add(_cronjob())
+        api.add_all(
+            [
+                namespace(),
+                node("node-1", "management"),
+                node("node-2", "scheduler-1"),
+                node("node-3", "scheduler-2"),
+                _app("overlays/single-node-legacy"),
+                _backup_job(datetime.now(UTC) - timedelta(hours=2), cron["metadata"]["uid"]),
+            ]
+        )
+        check = run_cli("migrate", "check", *kube_args(api, tmp_path), cwd=REPO_ROOT)
+        assert check.code == 0, check.out + check.err
+        plan = run_cli("migrate", "plan", *kube_args(api, tmp_path), cwd=REPO_ROOT)
+        assert [line[:3] for line in plan.out.splitlines()[::2]] == ["[x]", "[x]", "[ ]", "[ ]", "[ ]", "[?]"]
+        too_old = run_cli(
+            "migrate", "check", "--max-backup-age", "1", *kube_args(api, tmp_path), cwd=REPO_ROOT
+        )
+        assert too_old.code == 1 and "FAIL    recent backup: no backup in the last 1h" in too_old.out
+        assert api.methods() == {"GET"}
+
+
+def test_without_argo_cd_the_check_says_so(tmp_path: Path, run_cli: RunCli) -> None:
+    with KubeApiServer([namespace(), node("node-1")], token=CANARY_TOKEN) as api:
+        check = run_cli("migrate", "check", *kube_args(api, tmp_path), cwd=REPO_ROOT)
+        assert check.code == 1
+        assert "FAIL    Argo CD Application: no Application deploys into namespace airflow" in check.out
