@@ -25,6 +25,7 @@ class OverlayReport:
     violations: list[Violation] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # objects with no schema, with the reason
     exceptions: list[str] = field(default_factory=list)  # policy exceptions granted in the manifests
+    layout: str = ""  # "ha" or "legacy" as the policies saw it, with the reason; "" when not checked
 
     @property
     def ok(self) -> bool:
@@ -43,6 +44,7 @@ def reports_to_json(reports: list[OverlayReport], kubernetes_version: str) -> di
                 "violations": [asdict(v) for v in r.violations],
                 "skipped": r.skipped,
                 "exceptions": r.exceptions,
+                "layout": r.layout,
             }
             for r in reports
         ],
@@ -54,6 +56,8 @@ def reports_to_text(reports: list[OverlayReport], kubernetes_version: str) -> st
     for report in reports:
         state = "ok" if report.ok else f"{len(report.violations)} violation(s)"
         lines.append(f"{report.overlay}: {report.objects} objects, Kubernetes {kubernetes_version}: {state}")
+        if report.layout:
+            lines.append(f"  layout: {report.layout}")
         for v in report.violations:
             where = f" at {v.path}" if v.path else ""
             rule = f" [{v.rule}]" if v.rule else ""
