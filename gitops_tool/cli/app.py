@@ -53,6 +53,7 @@ def _register() -> None:
         images,
         migrate,
         nodes,
+        policy,
         render,
         schedulers,
         secrets,
@@ -72,6 +73,7 @@ def _register() -> None:
         dags,
         doctor,
         migrate,
+        policy,
     ):
         module.register(app)
 
