@@ -11,6 +11,8 @@ import importlib.resources
 import json
 import re
 import shlex
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -162,6 +164,23 @@ def test_e2e_workflow_is_manual_and_expects_no_drift_then_drift_after_kubectl_sc
 def _pre_commit_config() -> dict[str, Any]:
     config: dict[str, Any] = _yaml(REPO_ROOT / ".pre-commit-config.yaml")
     return config
+
+
+@pytest.mark.parametrize(
+    ("command", "file"),
+    [("validate-config", ".pre-commit-config.yaml"), ("validate-manifest", ".pre-commit-hooks.yaml")],
+)
+def test_pre_commit_files_pass_pre_commits_own_validation(command: str, file: str, tmp_path: Path) -> None:
+    ok = subprocess.run(
+        [sys.executable, "-m", "pre_commit", command, file], check=False, cwd=REPO_ROOT, capture_output=True
+    )
+    assert ok.returncode == 0, ok.stdout.decode() + ok.stderr.decode()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text((REPO_ROOT / file).read_text(encoding="utf-8").replace("language:", "languag:"))
+    bad = subprocess.run(
+        [sys.executable, "-m", "pre_commit", command, str(broken)], check=False, capture_output=True
+    )
+    assert bad.returncode != 0
 
 
 def test_pre_commit_remote_hooks_are_pinned_to_release_tags() -> None:
