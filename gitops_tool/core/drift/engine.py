@@ -192,7 +192,7 @@ def _cut_at_scalar_list(path: tuple[Any, ...], nd: Any, nl: Any) -> tuple[Any, .
     """Lists of plain values (command, args, accessModes) are reported whole, not item by item."""
     d, lv = nd, nl
     for i, part in enumerate(path):
-        if isinstance(part, int) and (_scalar_list(d) or _scalar_list(lv)):
+        if isinstance(part, int) and _scalar_list(d if isinstance(d, list) else lv):
             return path[:i]
         d = d[part] if isinstance(d, (dict, list)) and _has(d, part) else None
         lv = lv[part] if isinstance(lv, (dict, list)) and _has(lv, part) else None
@@ -206,7 +206,12 @@ def _has(container: Any, part: Any) -> bool:
 
 
 def _scalar_list(value: Any) -> bool:
-    return isinstance(value, list) and all(not isinstance(v, (dict, list)) for v in value)
+    # None items are placeholders for list items missing live, not values.
+    return (
+        isinstance(value, list)
+        and any(v is not None for v in value)
+        and all(not isinstance(v, (dict, list)) for v in value)
+    )
 
 
 def _reason(path: tuple[Any, ...], desired: Any, live: Any, explanation: Explanation) -> str:

@@ -55,5 +55,6 @@ def key_of(spec: KeySpec, item: Mapping[str, Any]) -> Key | None:
         value = item.get(name, default)
         if value is None:
             return None
-        values.append(value)
+        # 80 and "80" are one key: desired int-or-string values are normalised to strings.
+        values.append(str(value) if isinstance(value, int) and not isinstance(value, bool) else value)
     return tuple(values)

@@ -56,7 +56,8 @@ _QUANTITY_MAPS = frozenset(
 )
 _QUANTITY_FIELDS = frozenset({"sizeLimit"})
 # IntOrString fields: 80 and "80" are the same value there.
-_INT_OR_STRING = frozenset({"targetPort", "port", "maxSurge", "maxUnavailable", "minAvailable"})
+_INT_OR_STRING = frozenset({"targetPort", "maxSurge", "maxUnavailable", "minAvailable"})
+_PROBE_HANDLERS = frozenset({"httpGet", "tcpSocket", "grpc"})
 
 
 def is_empty(value: Any) -> bool:
@@ -80,7 +81,7 @@ def normalise_value(value: Any, key: str = "", parent: str = "") -> Any:
 def normalise_scalar(value: Any, key: str, parent: str) -> Any:
     if parent in _QUANTITY_MAPS or key in _QUANTITY_FIELDS:
         return normalise_quantity(value)
-    if key in _INT_OR_STRING and isinstance(value, int) and not isinstance(value, bool):
+    if (key in _INT_OR_STRING or (key == "port" and parent in _PROBE_HANDLERS)) and type(value) is int:
         return str(value)
     return value
 

@@ -1,0 +1,341 @@
+"""Drift on the three-node-ha overlay against an emulated API server, through the real kubernetes client.
+
+The cluster is seeded with the overlay's objects as a real API server returns them after an Argo CD
+sync (tests/livestate.py: defaults, managedFields, status, controllers' objects, 20 worker pods,
+labelled Nodes), then changed the way people change clusters by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
+from gitops_tool.core import conventions as c
+from gitops_tool.core.documents import parse_manifests
+from tests import livestate as ls
+from tests.conftest import REPO_ROOT, CliResult, RunCli
+from tests.kubeapi import KubeApiServer
+
+OVERLAY = "overlays/three-node-ha"
+ROLES = yaml.safe_load((REPO_ROOT / OVERLAY / c.NODE_ROLES_FILE).read_text())["roles"]
+
+
+@pytest.fixture(scope="module")
+def desired() -> list[dict[str, Any]]:
+    text = KustomizeRenderer(resolve_kustomize()).build(REPO_ROOT / OVERLAY)
+    return parse_manifests(text, "render")
+
+
+@pytest.fixture
+def cluster(desired: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    # Sync waves and hooks ran: everything is there (hook Jobs too, and they are not compared).
+    yield ls.cluster_state(desired, workers=20, roles=ROLES, extra_nodes=["node-4"])
+
+
+Drift = Callable[..., tuple[CliResult, dict[str, Any], KubeApiServer]]
+
+
+@pytest.fixture
+def drift(run_cli: RunCli, tmp_path: Path) -> Drift:
+    def run(
+        objects: list[dict[str, Any]], *args: str, prepare: Callable[[KubeApiServer], None] | None = None
+    ) -> tuple[CliResult, dict[str, Any], KubeApiServer]:
+        with KubeApiServer(objects, token="auditor-token") as api:
+            if prepare is not None:
+                prepare(api)
+            config = api.kubeconfig(tmp_path)
+            result = run_cli(
+                "drift",
+                OVERLAY,
+                "--worktree",
+                "--kubeconfig",
+                str(config),
+                "--output",
+                "json",
+                *args,
+                cwd=REPO_ROOT,
+            )
+        report = json.loads(result.out) if result.out.strip().startswith("{") else {}
+        return result, report, api
+
+    return run
+
+
+def _changed(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{r['kind']}/{r['name']}": r for r in report["resources"] if r["status"] != "in-sync"}
+
+
+def _name(objects: list[dict[str, Any]], kind: str, prefix: str) -> str:
+    return next(
+        str(o["metadata"]["name"])
+        for o in objects
+        if o["kind"] == kind and o["metadata"]["name"].startswith(prefix)
+    )
+
+
+def test_faithful_copy_with_defaults_managed_fields_and_workers_is_clean(
+    drift: Drift, cluster: list[dict[str, Any]], desired: list[dict[str, Any]]
+) -> None:
+    result, report, api = drift(cluster, "--show-in-sync")
+    assert result.code == 0, result.out + result.err
+    summary = report["summary"]
+    assert (summary["modified"], summary["missing"], summary["extra"], summary["unknown"]) == (0, 0, 0, 0)
+    hooks = sum(1 for o in desired if c.ARGOCD_HOOK in (o["metadata"].get("annotations") or {}))
+    assert summary["in_sync"] == len(desired) - hooks + len(ROLES)
+    assert api.methods() == {"GET"}
+    # Only the overlay's namespace is read, lists are paginated, worker pods are never listed.
+    namespaced = [r.path for r in api.requests if "/namespaces/" in r.path]
+    assert namespaced and all(re.search(r"/namespaces/airflow(/|$)", p) for p in namespaced)
+    lists = [r for r in api.requests if r.path.endswith("/configmaps")]
+    assert lists and all(r.query.get("limit") for r in lists)
+    assert not any(r.path.endswith("/pods") for r in api.requests)
+
+
+def test_faithful_copy_after_client_side_apply_is_clean(drift: Drift, desired: list[dict[str, Any]]) -> None:
+    live = ls.cluster_state(desired, workers=3, server_side=False, roles=ROLES)
+    result, report, _ = drift(live)
+    assert result.code == 0, result.out
+    assert report["resources"] == []
+
+
+def test_kubectl_set_image_on_a_scheduler(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    scheduler = ls.find(cluster, "Deployment", "airflow-scheduler-1")
+    old = scheduler["spec"]["template"]["spec"]["containers"][0]["image"]
+    ls.kubectl_set_image(scheduler, "scheduler", "apache/airflow:2.11.1-python3.9")
+    result, report, _ = drift(cluster)
+    assert result.code == 1
+    changed = _changed(report)
+    assert list(changed) == ["Deployment/airflow-scheduler-1"]
+    assert changed["Deployment/airflow-scheduler-1"]["differences"] == [
+        {
+            "path": "/spec/template/spec/containers/0/image",
+            "desired": old,
+            "live": "apache/airflow:2.11.1-python3.9",
+            "reason": "changed",
+        }
+    ]
+
+
+def test_kubectl_scale(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    ls.kubectl_scale(ls.find(cluster, "Deployment", "airflow-scheduler-2"), 3)
+    result, report, _ = drift(cluster)
+    assert result.code == 1
+    assert _changed(report)["Deployment/airflow-scheduler-2"]["differences"] == [
+        {"path": "/spec/replicas", "desired": 1, "live": 3, "reason": "changed"}
+    ]
+    assert len(_changed(report)) == 1
+
+
+def test_kubectl_edit_of_the_airflow_config_map(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    name = _name(cluster, "ConfigMap", "airflow-config")
+    config = ls.find(cluster, "ConfigMap", name)
+    ls.kubectl_edit_data(config, "AIRFLOW__CORE__LOAD_EXAMPLES", "True")
+    result, report, _ = drift(cluster)
+    assert result.code == 1
+    assert _changed(report)[f"ConfigMap/{name}"]["differences"] == [
+        {
+            "path": "/data/AIRFLOW__CORE__LOAD_EXAMPLES",
+            "desired": "False",
+            "live": "True",
+            "reason": "changed",
+        }
+    ]
+
+
+def test_kubectl_set_env_adds_a_variable(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    scheduler = ls.find(cluster, "Deployment", "airflow-scheduler-1")
+    env_count = len(scheduler["spec"]["template"]["spec"]["containers"][0].get("env") or [])
+    ls.kubectl_set_env(scheduler, "scheduler", "AIRFLOW__CORE__PARALLELISM", "64")
+    result, report, _ = drift(cluster)
+    assert result.code == 1
+    assert _changed(report)["Deployment/airflow-scheduler-1"]["differences"] == [
+        {
+            "path": f"/spec/template/spec/containers/0/env/{env_count}",
+            "desired": None,
+            "live": {"name": "AIRFLOW__CORE__PARALLELISM", "value": "64"},
+            "reason": "set live by kubectl-set (imperative change)",
+        }
+    ]
+
+
+def test_kubectl_label_on_a_service(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    ls.kubectl_label(ls.find(cluster, "Service", "airflow-webserver"), "exposed-by", "alice")
+    result, report, _ = drift(cluster)
+    assert result.code == 1
+    assert _changed(report)["Service/airflow-webserver"]["differences"] == [
+        {
+            "path": "/metadata/labels/exposed-by",
+            "desired": None,
+            "live": "alice",
+            "reason": "set live by kubectl-label (imperative change)",
+        }
+    ]
+
+
+def test_deleted_service_is_missing(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    remaining = [o for o in cluster if not (o["kind"] == "Service" and o["metadata"]["name"] == "postgres")]
+    result, report, _ = drift(remaining)
+    assert result.code == 1
+    assert {k: r["status"] for k, r in _changed(report).items()} == {"Service/postgres": "missing"}
+
+
+def test_hand_made_config_map_with_the_repo_labels_is_extra(
+    drift: Drift, cluster: list[dict[str, Any]]
+) -> None:
+    handmade = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "hotfix-settings",
+            "namespace": "airflow",
+            "labels": dict(c.OWNERSHIP_LABELS),
+            "managedFields": [
+                {
+                    "manager": "kubectl-create",
+                    "operation": "Update",
+                    "apiVersion": "v1",
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:data": {"f:x": {}}},
+                }
+            ],
+        },
+        "data": {"x": "1"},
+    }
+    unlabelled = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "someone-elses", "namespace": "airflow"},
+        "data": {"y": "2"},
+    }
+    result, report, _ = drift([*cluster, handmade, unlabelled])
+    assert result.code == 1
+    assert {k: r["status"] for k, r in _changed(report).items()} == {"ConfigMap/hotfix-settings": "extra"}
+
+
+def test_node_that_lost_its_role_label(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    node = ls.find(cluster, "Node", ROLES["scheduler-1"])
+    del node["metadata"]["labels"][c.NODE_ROLE_LABEL]
+    result, report, _ = drift(cluster)
+    assert result.code == 1
+    assert _changed(report)[f"Node/{ROLES['scheduler-1']}"]["differences"] == [
+        {
+            "path": "/metadata/labels/node-role.kubernetes.io~1airflow",
+            "desired": "scheduler-1",
+            "live": None,
+            "reason": "role label missing",
+        }
+    ]
+
+
+def test_changed_secret_value_is_reported_not_printed(
+    run_cli: RunCli, tmp_path: Path, desired: list[dict[str, Any]], cluster: list[dict[str, Any]]
+) -> None:
+    secret = {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "airflow-webserver-extra",
+            "namespace": "airflow",
+            "labels": dict(c.OWNERSHIP_LABELS),
+        },
+        "type": "Opaque",
+        "stringData": {"token": "git-side-value-1234"},
+    }
+    live_secret = ls.simulate_apply(secret)
+    live_secret["data"]["token"] = "Y2x1c3Rlci1zaWRlLXZhbHVlLTU2Nzg="  # cluster-side-value-5678
+    desired_file = tmp_path / "desired.yaml"
+    desired_file.write_text(yaml.safe_dump_all([*desired, secret]))
+    with KubeApiServer([*cluster, live_secret]) as api:
+        for output in ("json", "text", "markdown"):
+            result = run_cli(
+                "drift",
+                OVERLAY,
+                "--desired-file",
+                str(desired_file),
+                "--kubeconfig",
+                str(api.kubeconfig(tmp_path)),
+                "--output",
+                output,
+                cwd=REPO_ROOT,
+            )
+            assert result.code == 1
+            shown = result.out + result.err
+            for value in (
+                "git-side-value-1234",
+                "Z2l0LXNpZGUtdmFsdWUtMTIzNA",
+                "cluster-side-value-5678",
+                "Y2x1c3Rlci1zaWRlLXZhbHVlLTU2Nzg",
+            ):
+                assert value not in shown
+            if output == "json":
+                assert json.loads(result.out)["resources"][0]["differences"] == [
+                    {
+                        "path": "/data/token",
+                        "desired": "<secret value hidden>",
+                        "live": "<secret value hidden>",
+                        "reason": "secret value differs (values hidden)",
+                    }
+                ]
+        assert api.methods() == {"GET"}
+
+
+def test_forbidden_kind_is_unknown_and_exit_2_unless_partial(
+    drift: Drift, cluster: list[dict[str, Any]]
+) -> None:
+    def deny(api: KubeApiServer) -> None:
+        api.forbid("configmaps")
+
+    result, report, _ = drift(cluster, prepare=deny)
+    assert result.code == 2
+    assert result.err.count("\n") == 1 and "--allow-partial" in result.err
+    statuses = {r["status"] for r in report["resources"] if r["kind"] == "ConfigMap"}
+    assert statuses == {"unknown"}
+    result, report, _ = drift(cluster, "--allow-partial", prepare=deny)
+    assert result.code == 0
+    assert report["summary"]["unknown"] == sum(1 for r in report["resources"] if r["kind"] == "ConfigMap") > 0
+
+
+def test_throttling_and_server_errors_are_retried(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    def flaky(api: KubeApiServer) -> None:
+        api.fail(429, path="/apis/apps/v1/namespaces/airflow/deployments", retry_after=0)
+        api.fail(503, path="/api/v1/namespaces/airflow/services")
+
+    result, _, api = drift(cluster, prepare=flaky)
+    assert result.code == 0, result.err
+    assert len([r for r in api.requests if r.path == "/apis/apps/v1/namespaces/airflow/deployments"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("prepare", "expected"),
+    [
+        (lambda api: api.silence(), "no answer within 0.3s"),
+        (lambda api: api.fail(401, path="/", times=100), "401 Unauthorized"),
+        (lambda api: api.fail(500, path="/api/v1/namespaces/airflow/services", times=100), "HTTP 500"),
+    ],
+    ids=["silent", "unauthorized", "server-error"],
+)
+def test_cluster_failures_end_in_one_line(
+    drift: Drift, cluster: list[dict[str, Any]], prepare: Callable[[KubeApiServer], None], expected: str
+) -> None:
+    result, _, api = drift(cluster, "--request-timeout", "0.3", prepare=prepare)
+    assert result.code == 2
+    assert result.out == ""
+    assert result.err.count("\n") == 1 and expected in result.err and api.url in result.err
+
+
+def test_kubeconfig_without_the_context(run_cli: RunCli, tmp_path: Path) -> None:
+    with KubeApiServer() as api:
+        config = api.kubeconfig(tmp_path)
+        result = run_cli(
+            "drift", OVERLAY, "--worktree", "--kubeconfig", str(config), "--context", "prod", cwd=REPO_ROOT
+        )
+    assert result.code == 2
+    assert result.err.strip().endswith("has no context 'prod' (contexts: emulated)")
+    assert api.requests == []
