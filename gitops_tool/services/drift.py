@@ -54,6 +54,8 @@ class Desired:
     ref: str | None
     node_roles: dict[str, str] | None = None
     rules: list[IgnoreRule] = field(default_factory=list)
+    # Where Argo CD puts objects rendered without a namespace (the Application's destination).
+    default_namespace: str | None = None
 
 
 def check_request(request: DriftRequest) -> None:
@@ -83,8 +85,12 @@ def run_drift(request: DriftRequest, progress: Progress = lambda _m: None) -> Dr
         rules = desired.rules + extra_rules
         if live_from_file is not None:
             nodes = [o for o in live_from_file if o.get("kind") == "Node" and o.get("apiVersion") == "v1"]
+            namespace = _default_namespace(request, desired)
+            objects = desired.objects
+            if namespace:
+                objects = [_with_namespace(o, namespace) for o in objects]
             inp = DriftInput(
-                desired.objects,
+                objects,
                 live_from_file,
                 desired.overlay,
                 desired.ref,
@@ -104,12 +110,10 @@ def _against_cluster(
     from gitops_tool.adapters.kube.live import read_live
     from gitops_tool.services.cluster_access import open_cluster
 
-    # Like kubectl: objects rendered without a namespace go to --namespace, else "default".
-    objects = [_with_namespace(o, request.namespace or "default") for o in desired.objects]
+    namespace = _default_namespace(request, desired) or "default"  # "default", like kubectl
+    objects = [_with_namespace(o, namespace) for o in desired.objects]
     with open_cluster(request.kubeconfig, request.context, request.request_timeout) as client:
-        snapshot = read_live(
-            client, objects, request.namespace or "default", bool(desired.node_roles), progress
-        )
+        snapshot = read_live(client, objects, namespace, bool(desired.node_roles), progress)
     return compare(
         DriftInput(
             objects,
@@ -125,6 +129,12 @@ def _against_cluster(
             snapshot.nodes_unreadable,
         )
     )
+
+
+def _default_namespace(request: DriftRequest, desired: Desired) -> str | None:
+    """Where objects rendered without a namespace go: --namespace, else the Argo CD Application's
+    destination namespace (Argo CD puts them there)."""
+    return request.namespace or desired.default_namespace
 
 
 def _with_namespace(obj: Manifest, namespace: str) -> Manifest:
@@ -213,25 +223,28 @@ def _overlay_data(desired: Desired, root: Path, overlay_path: Path) -> None:
         source = f"{desired.overlay}/{c.NODE_ROLES_FILE}"
         docs = parse_documents(read_text(roles_file, "node roles file"), source)
         desired.node_roles = parse_role_mapping(docs[0] if len(docs) == 1 else None, source).roles
-    desired.rules = application_rules(root, _relative(overlay_path, root))
+    for application, file in argocd_applications(root, _relative(overlay_path, root)):
+        desired.rules.extend(parse_rules(application, f"{file} ignoreDifferences"))
+        destination = ((application.get("spec") or {}).get("destination") or {}).get("namespace")
+        if isinstance(destination, str) and destination and desired.default_namespace is None:
+            desired.default_namespace = destination
 
 
-def application_rules(root: Path, overlay: str) -> list[IgnoreRule]:
-    """``spec.ignoreDifferences`` of the Argo CD Application whose source path is ``overlay``."""
+def argocd_applications(root: Path, overlay: str) -> list[tuple[dict[str, Any], str]]:
+    """The Argo CD Applications (under argocd/) whose source path is ``overlay``, with their file."""
     folder = root / c.ARGOCD_DIR
     if not folder.is_dir():
         return []
     wanted = overlay.strip("/").removeprefix("./")
-    rules: list[IgnoreRule] = []
+    found: list[tuple[dict[str, Any], str]] = []
     for file in sorted(folder.rglob("*.y*ml")):
+        shown = str(file.relative_to(root))
         try:
-            docs = parse_documents(read_text(file, "Argo CD file"), str(file.relative_to(root)))
+            docs = parse_documents(read_text(file, "Argo CD file"), shown)
         except UserError:
             continue  # not ours to validate here; `validate` reports broken files
-        for doc in docs:
-            if _is_application_for(doc, wanted):
-                rules.extend(parse_rules(doc, f"{file.relative_to(root)} ignoreDifferences"))
-    return rules
+        found.extend((doc, shown) for doc in docs if _is_application_for(doc, wanted))
+    return found
 
 
 def _is_application_for(doc: Any, overlay: str) -> bool:
