@@ -87,8 +87,9 @@ def run_drift(request: DriftRequest, progress: Progress = lambda _m: None) -> Dr
             nodes = [o for o in live_from_file if o.get("kind") == "Node" and o.get("apiVersion") == "v1"]
             namespace = _default_namespace(request, desired)
             objects = desired.objects
-            if namespace:
+            if namespace:  # both sides: hand-written snapshots may leave namespaces out too
                 objects = [_with_namespace(o, namespace) for o in objects]
+                live_from_file = [_with_namespace(o, namespace) for o in live_from_file]
             inp = DriftInput(
                 objects,
                 live_from_file,
