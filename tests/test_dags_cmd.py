@@ -13,14 +13,18 @@ from typing import Any
 
 import pytest
 
-from tests.cluster_support import kube_args
+from tests.cluster_support import CANARY_TOKEN, kube_args
 from tests.conftest import RunCli
 from tests.dags_agent_runner import run_pod
 from tests.kubeapi import KubeApiServer
 
 NS = "/api/v1/namespaces/airflow"
-PUSH_REQUESTS = [
+PREFLIGHT = [
     ("GET", "/apis/apps/v1/namespaces/airflow/deployments/airflow-git-sync"),
+    ("GET", f"{NS}/persistentvolumeclaims/airflow-dags"),
+]
+PUSH_REQUESTS = [
+    *PREFLIGHT,
     ("POST", f"{NS}/configmaps"),
     ("POST", f"{NS}/pods"),
     ("GET", f"{NS}/pods/airflow-dags-push"),
@@ -64,9 +68,18 @@ class Kubelet:
         return sorted(p.name for p in (self.volume / ".dags-push").iterdir())
 
 
+DAGS_PVC = {
+    "apiVersion": "v1",
+    "kind": "PersistentVolumeClaim",
+    "metadata": {"name": "airflow-dags", "namespace": "airflow"},
+    "spec": {"accessModes": ["ReadWriteMany"], "storageClassName": "nfs-client"},
+    "status": {"phase": "Bound"},
+}
+
+
 @pytest.fixture
 def api() -> Iterator[KubeApiServer]:
-    with KubeApiServer() as server:
+    with KubeApiServer([DAGS_PVC], token=CANARY_TOKEN) as server:
         yield server
 
 
@@ -100,12 +113,12 @@ def test_push_sends_exactly_these_requests_and_deletes_only_after_the_switch(
     result = run_cli("dags", "push", str(dags), *kube_args(api, tmp_path))
     assert result.code == 0, result.err
     assert _calls(api) == PUSH_REQUESTS
-    configmap = api.requests[1].body
+    configmap = api.requests[2].body
     assert set(configmap["binaryData"]) == {"dags.tar.gz"} and set(configmap["data"]) == {"manifest.json"}
     archive = base64.b64decode(configmap["binaryData"]["dags.tar.gz"])
     with tarfile.open(fileobj=io.BytesIO(archive), mode="r:gz") as tar:
         assert tar.getnames() == ["etl.py", "lib/helpers.py", "sql/q.sql"]
-    pod = api.requests[2].body
+    pod = api.requests[3].body
     assert pod["spec"]["volumes"][0] == {
         "name": "dags",
         "persistentVolumeClaim": {"claimName": "airflow-dags", "readOnly": False},
@@ -172,8 +185,8 @@ def test_dry_run_asks_the_server_with_dry_run_and_changes_nothing(
     result = run_cli("dags", "push", str(dags), "--dry-run", *kube_args(api, tmp_path))
     assert result.code == 0, result.err
     assert result.out.startswith("dry run: 1 files compile and pack into ")
-    assert _calls(api) == PUSH_REQUESTS[:3]
-    assert [r.query.get("dryRun") for r in api.requests[1:]] == ["All", "All"]
+    assert _calls(api) == PUSH_REQUESTS[:4]
+    assert [r.query.get("dryRun") for r in api.requests[2:]] == ["All", "All"]
     assert kubelet.runs == 0 and list(kubelet.volume.iterdir()) == []
     assert api.objects("Pod") == [] and api.objects("ConfigMap") == []
 
@@ -248,7 +261,7 @@ def test_rollback_switches_back_and_reports_the_difference(
         "  - b.py",
     ]
     assert [(r.method, r.path) for r in api.requests[before:]] == [
-        ("GET", "/apis/apps/v1/namespaces/airflow/deployments/airflow-git-sync"),
+        *PREFLIGHT,
         ("POST", f"{NS}/pods"),
         ("GET", f"{NS}/pods/airflow-dags-push"),
         ("GET", f"{NS}/pods/airflow-dags-push/log"),
@@ -392,3 +405,26 @@ def test_check_imports_runs_the_files_in_the_local_airflow(
     result = run_cli("dags", "push", str(dags), "--check-imports", *kube_args(api, tmp_path))
     assert result.code == 0, result.err
     assert result.out.startswith("published ")
+
+
+def test_a_missing_dags_volume_is_named_before_anything_is_created(tmp_path: Path, run_cli: RunCli) -> None:
+    with KubeApiServer() as api:
+        dags = _dags(tmp_path / "dags", {"a.py": "A = 1\n"})
+        for args in (["push", str(dags)], ["rollback"], ["status"]):
+            result = run_cli("dags", *args, *kube_args(api, tmp_path))
+            assert result.code == 2
+            assert "PersistentVolumeClaim airflow/airflow-dags does not exist" in result.err
+        assert {r.method for r in api.requests} == {"GET"}
+
+
+def test_no_output_ever_shows_the_credentials(
+    api: KubeApiServer, kubelet: Kubelet, tmp_path: Path, run_cli: RunCli
+) -> None:
+    dags = _dags(tmp_path / "dags", {"a.py": "A = 1\n"})
+    args = kube_args(api, tmp_path)
+    api.fail(403, method="POST", path=f"{NS}/configmaps")
+    outputs = [run_cli("dags", "push", str(dags), *args)]
+    outputs += [run_cli("dags", *a, *args) for a in (["push", str(dags)], ["rollback"], ["status"])]
+    assert outputs[0].code == 2 and "403 Forbidden" in outputs[0].err
+    for result in outputs:
+        assert CANARY_TOKEN not in result.out + result.err

@@ -80,6 +80,7 @@ def push(
     pod = agent_pod(AgentSpec(PUSH_POD, target.namespace, "publish", target.image, manifest.version, keep))
     with _runner(target) as runner:
         _refuse_second_writer(runner.git_sync_replicas(), target.namespace)
+        runner.require_dags_volume()
         if dry_run:
             runner.dry_run([bundle, pod])
             return PushOutcome(manifest.version, len(files), len(archive), dry_run=True)
@@ -94,6 +95,7 @@ def rollback(target: DagsTarget, to: str = "") -> RollbackOutcome:
     pod = agent_pod(AgentSpec(PUSH_POD, target.namespace, "rollback", target.image, to))
     with _runner(target) as runner:
         _refuse_second_writer(runner.git_sync_replicas(), target.namespace)
+        runner.require_dags_volume()
         log = runner.run(pod, target.timeout_s)
     report = parse_report(log)
     require_done(report, "rollback", PUSH_POD)
@@ -103,6 +105,7 @@ def rollback(target: DagsTarget, to: str = "") -> RollbackOutcome:
 def status(target: DagsTarget) -> StatusOutcome:
     """The published version as each running scheduler's node sees it (one read-only pod each)."""
     with _runner(target) as runner:
+        runner.require_dags_volume()
         schedulers = runner.scheduler_pods()
         places = [(str(p["metadata"]["name"]), str(p["spec"]["nodeName"])) for p in schedulers] or [("", "")]
         views = []

@@ -43,6 +43,15 @@ class DagsAgentRunner:
         replicas = (deployment.get("spec") or {}).get("replicas", 1)
         return int(replicas) if replicas is not None else 1
 
+    def require_dags_volume(self) -> None:
+        """``UserError`` unless the PVC the agent mounts exists (a pod would wait for it forever)."""
+        path = api_path("", "v1", "persistentvolumeclaims", self.namespace, conventions.DAGS_PVC)
+        if self.client.get_or_none(path) is None:
+            raise UserError(
+                f"PersistentVolumeClaim {self.namespace}/{conventions.DAGS_PVC} does not exist: "
+                "sync the overlay first (Argo CD), or pass the right --namespace/--context"
+            )
+
     def scheduler_pods(self) -> list[dict[str, Any]]:
         """Running scheduler pods (those with a node), to look at the volume from their nodes."""
         selector = f"{conventions.COMPONENT_LABEL}={conventions.SCHEDULER_COMPONENT}"
