@@ -6,21 +6,22 @@ import data.gitops.lib
 
 rules := {"management-placement", "management-components", "legacy-colocation"}
 
-# app.kubernetes.io/component values of the workloads the seed puts on the management node.
-management_components := {"webserver", "postgresql", "prometheus", "grafana", "nfs-server"}
+# The workloads the seed puts on the management node, by the seed's own `app` label (its runbook
+# reads `kubectl logs -l app=nfs-server`); the component label groups several of them as monitoring.
+management_apps := {"airflow-webserver", "postgres", "prometheus", "grafana", "nfs-server"}
 
-# A pod's component: its template's label, else its workload's.
-component(ps) := ps.labels[lib.component_label]
+# A pod's app: its template's label, else its workload's.
+app(ps) := ps.labels.app
 
-component(ps) := c if {
-	not ps.labels[lib.component_label]
-	c := lib.labels(ps.obj)[lib.component_label]
+app(ps) := a if {
+	not ps.labels.app
+	a := lib.labels(ps.obj).app
 }
 
 management_pods := [ps |
 	some ps in lib.pods
 	ps.obj.kind != "ConfigMap"
-	component(ps) in management_components
+	app(ps) in management_apps
 ]
 
 deny contains f if {
@@ -31,7 +32,7 @@ deny contains f if {
 	not lib.excepted(ps.obj, "management-placement")
 	f := lib.finding(
 		"management-placement", ps.obj, concat("", [ps.path, ".affinity.nodeAffinity"]),
-		concat("", ["runs ", component(ps), ", which must be required onto node role management (now: ", roles_text(roles), "); add required node affinity or nodeSelector ", lib.node_role_label, "=management"]),
+		concat("", ["runs ", app(ps), ", which must be required onto node role management (now: ", roles_text(roles), "); add required node affinity or nodeSelector ", lib.node_role_label, "=management"]),
 	)
 }
 
@@ -42,13 +43,13 @@ roles_text(roles) := concat(", ", sort(roles)) if count(roles) > 0
 # A component renamed or dropped would silently escape the rule above; say so instead.
 deny contains f if {
 	lib.overlay_kind == "ha"
-	some wanted in management_components
-	count([ps | some ps in management_pods; component(ps) == wanted]) == 0
+	some wanted in management_apps
+	count([ps | some ps in management_pods; app(ps) == wanted]) == 0
 	f := {
 		"rule": "management-components",
 		"object": object.get(input, ["overlay", "name"], "overlay"),
 		"path": "",
-		"msg": concat("", [object.get(input, ["overlay", "name"], "overlay"), ": no workload labelled ", lib.component_label, ": ", wanted, "; the HA layout runs it on the management node (restore it, or its label)"]),
+		"msg": concat("", [object.get(input, ["overlay", "name"], "overlay"), ": no workload labelled app: ", wanted, "; the HA layout runs it on the management node (restore it, or its label)"]),
 	}
 }
 

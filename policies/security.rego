@@ -4,14 +4,17 @@ package gitops.security
 
 import data.gitops.lib
 
-rules := {"privileged-container", "host-path", "host-namespaces"}
+rules := {"privileged", "host-path", "host-network", "host-pid", "host-ipc"}
+
+# Each host namespace is its own rule, so an exception for one does not grant the others.
+host_namespace_rules := {"hostNetwork": "host-network", "hostPID": "host-pid", "hostIPC": "host-ipc"}
 
 deny contains f if {
 	some entry in lib.containers
 	object.get(entry.c, ["securityContext", "privileged"], false) == true
-	not lib.excepted(entry.obj, "privileged-container")
-	f := lib.finding("privileged-container", entry.obj, concat("", [entry.path, ".securityContext.privileged"]), concat("", [
-		"container ", entry.c.name, " is privileged; drop privileged (grant single capabilities instead) or annotate ", lib.exception_prefix, "privileged-container with the reason",
+	not lib.excepted(entry.obj, "privileged")
+	f := lib.finding("privileged", entry.obj, concat("", [entry.path, ".securityContext.privileged"]), concat("", [
+		"container ", entry.c.name, " is privileged; drop privileged (grant single capabilities instead) or annotate ", lib.exception_prefix, "privileged with the reason",
 	]))
 }
 
@@ -29,10 +32,10 @@ deny contains f if {
 
 deny contains f if {
 	some ps in lib.pods
-	some field in ["hostNetwork", "hostPID", "hostIPC"]
+	some field, rule in host_namespace_rules
 	object.get(ps.spec, field, false) == true
-	not lib.excepted(ps.obj, "host-namespaces")
-	f := lib.finding("host-namespaces", ps.obj, concat("", [ps.path, ".", field]), concat("", [
-		"sets ", field, ": true; remove it or annotate ", lib.exception_prefix, "host-namespaces with the reason",
+	not lib.excepted(ps.obj, rule)
+	f := lib.finding(rule, ps.obj, concat("", [ps.path, ".", field]), concat("", [
+		"sets ", field, ": true; remove it or annotate ", lib.exception_prefix, rule, " with the reason",
 	]))
 }

@@ -64,7 +64,7 @@ def test_every_rule_has_a_passing_and_a_failing_case() -> None:
     issue_rules = {
         "scheduler-anti-affinity", "scheduler-node-role", "scheduler-distinct-roles", "management-placement",
         "legacy-colocation", "shared-volumes", "service-exposure", "container-resources", "image-pinned",
-        "container-probes", "no-secret-data", "privileged-container", "host-path", "host-namespaces",
+        "container-probes", "no-secret-data", "privileged", "host-path", "host-network", "host-pid", "host-ipc",
         "rbac-wildcard", "airflow-rbac", "ownership-labels", "service-account", "exception-reason",
     }  # fmt: skip
     assert issue_rules <= rules
@@ -218,25 +218,25 @@ def _daemonset(annotations: dict[str, str]) -> dict[str, Any]:
 
 def test_exceptions_are_listed_and_an_unknown_rule_is_a_violation(engine: PolicyEngine) -> None:
     prefix = conventions.POLICY_EXCEPTION_PREFIX
-    obj = _daemonset({f"{prefix}host-namespaces": "reads node metrics", f"{prefix}host-network": "typo"})
+    obj = _daemonset({f"{prefix}host-network": "reads node metrics", f"{prefix}host-networking": "typo"})
     exceptions = exceptions_in([obj])
     assert [str(e) for e in exceptions] == [
-        "DaemonSet/airflow/node-exporter allows host-namespaces: reads node metrics",
-        "DaemonSet/airflow/node-exporter allows host-network: typo",
+        "DaemonSet/airflow/node-exporter allows host-network: reads node metrics",
+        "DaemonSet/airflow/node-exporter allows host-networking: typo",
     ]
     unknown = unknown_exception_rules("o", exceptions, engine.rule_ids)
     assert [(v.rule, v.object) for v in unknown] == [
         ("exception-unknown-rule", "DaemonSet/airflow/node-exporter")
     ]
-    assert f"{prefix}host-network names no policy rule" in unknown[0].message
+    assert f"{prefix}host-networking names no policy rule" in unknown[0].message
     found = _messages(engine, policy_input("o", OverlayLayout("ha", "test"), [obj], {}))
-    assert "host-namespaces" not in found  # the exception with a reason holds
+    assert "host-network" not in found  # the exception with a reason holds
 
 
 def test_an_exception_without_reason_grants_nothing(engine: PolicyEngine) -> None:
-    obj = _daemonset({f"{conventions.POLICY_EXCEPTION_PREFIX}host-namespaces": ""})
+    obj = _daemonset({f"{conventions.POLICY_EXCEPTION_PREFIX}host-network": ""})
     found = _messages(engine, policy_input("o", OverlayLayout("ha", "test"), [obj], {}))
-    assert len(found["host-namespaces"]) == 1
+    assert len(found["host-network"]) == 1
     assert len(found["exception-reason"]) == 1
     assert str(exceptions_in([obj])[0]).endswith("(no reason given: grants nothing)")
 
