@@ -64,8 +64,9 @@ def test_every_rule_has_a_passing_and_a_failing_case() -> None:
     issue_rules = {
         "scheduler-anti-affinity", "scheduler-node-role", "scheduler-distinct-roles", "management-placement",
         "legacy-colocation", "shared-volumes", "service-exposure", "container-resources", "image-pinned",
-        "container-probes", "no-secret-data", "privileged", "host-path", "host-network", "host-pid", "host-ipc",
-        "rbac-wildcard", "airflow-rbac", "ownership-labels", "service-account", "exception-reason",
+        "container-probes", "no-secret-data", "privileged", "host-path", "host-network", "host-pid",
+        "host-ipc", "rbac-wildcard", "airflow-rbac", "ownership-labels", "service-account",
+        "exception-reason",
     }  # fmt: skip
     assert issue_rules <= rules
 

@@ -29,8 +29,13 @@ def validate(
     ] = "1.37",
     output: options.OutputFormat = "text",
     kustomize: options.Kustomize = None,
+    no_policies: Annotated[
+        bool,
+        typer.Option("--no-policies", help="Check the Kubernetes schemas only, not policies/*.rego."),
+    ] = False,
 ) -> int:
-    """Render overlays and validate every object offline against the Kubernetes schemas (strict)."""
+    """Render overlays; validate every object offline against the Kubernetes schemas (strict) and
+    the repository's policies (policies/*.rego)."""
     from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.core.validation import reports_to_json, reports_to_text
     from gitops_tool.services.validation import validate_overlays
@@ -38,7 +43,7 @@ def validate(
     if output not in ("text", "json"):
         raise UserError(f"unknown --output {output!r}: use text or json")
     version = normalise_version(kubernetes_version)
-    reports = validate_overlays(list(overlays or []), version, kustomize)
+    reports = validate_overlays(list(overlays or []), version, kustomize, policies=not no_policies)
     if output == "json":
         typer.echo(json.dumps(reports_to_json(reports, version), indent=2))
     else:

@@ -48,7 +48,13 @@ class Engines:
         self._engines: dict[Path, PolicyEngine] = {}
 
     def for_overlay(self, overlay: Path) -> PolicyEngine | None:
-        folder = find_policies(find_project_root(overlay))
+        """The engine of the repository holding ``overlay``; None when it has no policies/ folder
+        (or the overlay lives in no repository at all)."""
+        try:
+            root = find_project_root(overlay)
+        except UserError:
+            return None
+        folder = find_policies(root)
         if folder is None:
             return None
         folder = folder.resolve()

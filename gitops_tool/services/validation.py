@@ -1,4 +1,4 @@
-"""Validating rendered overlays: Kubernetes schemas (and the repository's policies)."""
+"""Validating rendered overlays: Kubernetes schemas and the repository's policies."""
 
 from __future__ import annotations
 
@@ -16,7 +16,13 @@ def validate_overlays(
     kubernetes_version: str,
     kustomize: str | None = None,
     root: Path | None = None,
+    policies: bool = True,
 ) -> list[OverlayReport]:
+    """Render each overlay once; check its objects against the schemas and (unless ``policies`` is
+    False) against the policies/ of the repository the overlay lives in."""
+    from gitops_tool.services.policy import Engines, check_overlay
+
+    engines = Engines()
     project = root or _project_or_none()
     validator = SchemaValidator(kubernetes_version, project / CRD_SCHEMA_DIR if project else None)
     if not overlays:
@@ -27,7 +33,17 @@ def validate_overlays(
         rendered = render_overlay(overlay, kustomize, root)
         objects = rendered.objects()
         violations, skipped = validator.validate(objects, rendered.label)
-        reports.append(OverlayReport(rendered.label, len(objects), violations, skipped))
+        report = OverlayReport(rendered.label, len(objects), violations, skipped)
+        if policies:
+            engine = engines.for_overlay(rendered.path)
+            if engine is None:
+                report.skipped.append("policies: the repository has no policies/ folder; none was checked")
+            else:
+                check = check_overlay(engine, rendered.path, rendered.label, objects)
+                report.violations.extend(check.violations)
+                report.exceptions.extend(check.exceptions)
+                report.layout = f"{check.layout.kind} ({check.layout.reason})"
+        reports.append(report)
     return reports
 
 
