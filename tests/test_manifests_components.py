@@ -185,7 +185,7 @@ def test_airflow_configuration_is_generated_and_complete(objects: tuple[Manifest
 def test_airflow_pods_mount_what_the_configuration_points_at(objects: tuple[Manifest, ...]) -> None:
     config = find(objects, "ConfigMap", "airflow-config")["data"]
     for scheduler in (o for o in objects if o["metadata"]["name"].startswith("airflow-scheduler-")):
-        container = _container(scheduler, "scheduler")
+        container = _container(scheduler, "airflow-scheduler")
         mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
         template_dir = config["AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE"].rsplit("/", 1)[0]
         volume = next(v for v in pod_spec(scheduler)["volumes"] if v["name"] == mounts[template_dir])  # type: ignore[index]
@@ -349,3 +349,10 @@ def test_overlays_hold_the_seed_scheduler_count() -> None:
         assert [n for n in names if n.startswith("airflow-scheduler-")] == [
             f"airflow-scheduler-{n}" for n in range(1, count + 1)
         ]
+
+
+@pytest.mark.parametrize("deployment", ["airflow-webserver", "airflow-scheduler-1"])
+def test_seed_upgrade_command_finds_its_container(objects: tuple[Manifest, ...], deployment: str) -> None:
+    """The seed upgrades with `kubectl set image deployment/airflow-scheduler-1 airflow-scheduler=...`."""
+    container = deployment if deployment == "airflow-webserver" else "airflow-scheduler"
+    assert _container(find(objects, "Deployment", deployment), container)["image"] == AIRFLOW_IMAGE
