@@ -108,7 +108,7 @@ def test_faithful_copy_after_client_side_apply_is_clean(drift: Drift, desired: l
 def test_kubectl_set_image_on_a_scheduler(drift: Drift, cluster: list[dict[str, Any]]) -> None:
     scheduler = ls.find(cluster, "Deployment", "airflow-scheduler-1")
     old = scheduler["spec"]["template"]["spec"]["containers"][0]["image"]
-    ls.kubectl_set_image(scheduler, "scheduler", "apache/airflow:2.11.1-python3.9")
+    ls.kubectl_set_image(scheduler, "airflow-scheduler", "apache/airflow:2.11.1-python3.9")
     result, report, _ = drift(cluster)
     assert result.code == 1
     changed = _changed(report)
@@ -152,7 +152,7 @@ def test_kubectl_edit_of_the_airflow_config_map(drift: Drift, cluster: list[dict
 def test_kubectl_set_env_adds_a_variable(drift: Drift, cluster: list[dict[str, Any]]) -> None:
     scheduler = ls.find(cluster, "Deployment", "airflow-scheduler-1")
     env_count = len(scheduler["spec"]["template"]["spec"]["containers"][0].get("env") or [])
-    ls.kubectl_set_env(scheduler, "scheduler", "AIRFLOW__CORE__PARALLELISM", "64")
+    ls.kubectl_set_env(scheduler, "airflow-scheduler", "AIRFLOW__CORE__PARALLELISM", "64")
     result, report, _ = drift(cluster)
     assert result.code == 1
     assert _changed(report)["Deployment/airflow-scheduler-1"]["differences"] == [
