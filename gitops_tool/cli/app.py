@@ -57,6 +57,7 @@ def _register() -> None:
         render,
         schedulers,
         secrets,
+        upgrade,
         validate,
     )
 
@@ -74,6 +75,7 @@ def _register() -> None:
         doctor,
         migrate,
         policy,
+        upgrade,
     ):
         module.register(app)
 
