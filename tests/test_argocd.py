@@ -368,13 +368,7 @@ def test_argocd_app_outside_a_repository_is_one_line_exit_2(run_cli: RunCli, tmp
 
 def _drift_with_live_change(run_cli: RunCli, tmp_path: Path, change: dict[str, Any]) -> tuple[int, Any]:
     """`gitops-tool drift` of three-node-ha against a live copy where kubectl changed a scheduler."""
-    # Services stay out of both sides: drift reports identical Service ports as changed today (a drift
-    # defect, not an ignore-rule matter); everything else is the full overlay.
-    objects = [
-        o
-        for o in render_overlay("overlays/three-node-ha", root=REPO_ROOT).objects()
-        if o["kind"] != "Service"
-    ]
+    objects = render_overlay("overlays/three-node-ha", root=REPO_ROOT).objects()
     desired = tmp_path / "desired.json"
     desired.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
     (scheduler,) = [
@@ -442,3 +436,12 @@ def test_drift_ignores_what_the_application_ignores_and_nothing_more(run_cli: Ru
     assert code == 1, report
     modified = [r["name"] for r in report["resources"] if r["status"] == "modified"]
     assert modified == ["airflow-scheduler-1"]
+
+
+def test_list_items_match_by_key_whatever_the_int_or_string_form() -> None:
+    from gitops_tool.core.drift.mergekeys import key_of, key_spec
+
+    spec = key_spec("ports", {"port": 80})
+    assert spec is not None
+    assert key_of(spec, {"port": "80", "protocol": "TCP"}) == key_of(spec, {"port": 80})
+    assert key_of(spec, {"port": 80, "protocol": "UDP"}) != key_of(spec, {"port": 80})
