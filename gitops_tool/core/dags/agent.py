@@ -95,14 +95,15 @@ prune() {
   for name in $(ls -1 "$STORE" | sort -r); do
     if ! is_version "$name" || [ "$name" = "$1" ]; then continue; fi
     kept=$((kept + 1))
-    if [ "$kept" -gt "$KEEP" ]; then
-      rm -rf "$STORE/$name"
-      say pruned "$name"
-    fi
+    if [ "$kept" -gt "$KEEP" ]; then remove "$STORE/$name"; fi
   done
   for leftover in "$STORE"/.*.tmp; do
-    if [ -d "$leftover" ]; then rm -rf "$leftover"; say pruned "${leftover##*/}"; fi
+    if [ -d "$leftover" ]; then remove "$leftover"; fi
   done
+}
+# After the switch nothing may fail the run: the new version is published whatever happens here.
+remove() {
+  if rm -rf "$1"; then say pruned "${1##*/}"; else say prune-failed "${1##*/}"; fi
 }
 
 publish() {

@@ -20,6 +20,7 @@ class PushOutcome:
     previous: str = ""  # the version (or link) published before
     diff: TreeDiff | None = None
     pruned: list[str] = field(default_factory=list)
+    prune_failed: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ def push_outcome_from(
     previous_manifest = report.blocks.get("previous-manifest")
     before = parse_manifest(previous_manifest, "previous manifest").files if previous_manifest else {}
     previous = report.fact("previous") or report.fact("previous-link")
-    pruned = [line.partition("=")[2] for line in report.lines if line.startswith("gitops-tool:pruned=")]
+    pruned = _all(report, "pruned")
     return PushOutcome(
         version=version,
         files=len(files),
@@ -64,7 +65,14 @@ def push_outcome_from(
         previous=previous,
         diff=diff_files(before, files),
         pruned=pruned,
+        prune_failed=_all(report, "prune-failed"),
     )
+
+
+def _all(report: AgentReport, key: str) -> list[str]:
+    """Every value of a fact the script may print several times."""
+    prefix = f"gitops-tool:{key}="
+    return [line[len(prefix) :] for line in report.lines if line.startswith(prefix)]
 
 
 def rollback_outcome_from(report: AgentReport) -> RollbackOutcome:
@@ -109,6 +117,8 @@ def format_push(outcome: PushOutcome) -> str:
     lines += _diff_lines(outcome.diff)
     if outcome.pruned:
         lines.append("removed old versions: " + ", ".join(outcome.pruned))
+    if outcome.prune_failed:
+        lines.append("could not remove (still on the volume): " + ", ".join(outcome.prune_failed))
     return "\n".join(lines)
 
 
