@@ -428,6 +428,7 @@ def simulate_apply(
         )
     _defaults(live, node_ports)
     live = _quantities(live)
+    meta = live["metadata"]
     sent_fields = copy.deepcopy(sent)
     sent_fields.pop("apiVersion")
     sent_fields.pop("kind")

@@ -55,11 +55,13 @@ def tree_at(start: Path, rev: str) -> Iterator[CommitTree]:
         raise UserError(f"unknown ref {rev!r}: no such commit, branch or tag in {root}") from None
     buffer = io.BytesIO()
     try:
-        repo.archive(buffer, treeish=commit.hexsha, format="tar")
+        if len(commit.tree) > 0:  # tarfile cannot read the archive of an empty tree
+            repo.archive(buffer, treeish=commit.hexsha, format="tar")
     except git.GitCommandError as exc:
         raise RepositoryError(f"git archive {rev} failed: {str(exc.stderr).strip() or exc}") from None
     buffer.seek(0)
     with tempfile.TemporaryDirectory(prefix="gitops-tool-rev-") as folder:
-        with tarfile.open(fileobj=buffer, mode="r:") as archive:
-            archive.extractall(folder, filter="data")
+        if buffer.getbuffer().nbytes:  # an empty tree archives to nothing at all
+            with tarfile.open(fileobj=buffer, mode="r:") as archive:
+                archive.extractall(folder, filter="data")
         yield CommitTree(Path(folder), commit.hexsha, rev)

@@ -26,7 +26,8 @@ MERGE_KEYS: dict[str, KeySpec] = {
     "hostAliases": (("ip", None),),
     "readinessGates": (("conditionType", None),),
     "topologySpreadConstraints": (("topologyKey", None), ("whenUnsatisfiable", None)),
-    "tolerations": (("key", ""), ("operator", "Equal"), ("effect", ""), ("value", "")),
+    # Atomic in the API; matched by what identifies a toleration so a changed value reads as changed.
+    "tolerations": (("key", ""), ("operator", "Equal"), ("effect", "")),
     "conditions": (("type", None),),
     "remoteWrite": (("url", None),),
 }
