@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -73,6 +74,14 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         typer.Option("--imperative-manager", help="Field manager glob counted as a manual change (repeat)."),
     ] = None,
     kustomize: options.Kustomize = None,
+    metrics_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--metrics-file",
+            help="Also write the result as Prometheus metrics to FILE, atomically, a failed audit "
+            "included (name it *.prom for the node-exporter textfile collector).",
+        ),
+    ] = None,
 ) -> int:
     """Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."""
     from gitops_tool.core.drift import render
@@ -96,7 +105,13 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         appliers=tuple(applier) if applier else DEFAULT_APPLIERS,
         imperative=tuple(imperative) if imperative else DEFAULT_IMPERATIVE,
     )
-    report = run_drift(request, _progress if output == "text" and sys.stderr.isatty() else _quiet)
+    progress = _progress if output == "text" and sys.stderr.isatty() else _quiet
+    if metrics_file is None:
+        report = run_drift(request, progress)
+    else:
+        from gitops_tool.services.drift_metrics import run_drift_with_metrics
+
+        report = run_drift_with_metrics(request, metrics_file, progress)
     if output == "json":
         typer.echo(render.render_json(report, show_in_sync))
     elif output == "markdown":

@@ -1,0 +1,58 @@
+"""``gitops-tool drift --metrics-file``: the audit's outcome as a node-exporter textfile.
+
+The file is written atomically (a collector scraping mid-write sees the old file or the new one)
+after every audit, a failed one included: then it says so (``gitops_drift_audit_success 0``) and
+the error still reaches the user.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from gitops_tool.adapters.files import atomic_write
+from gitops_tool.core import conventions as c
+from gitops_tool.core.drift.model import DriftReport, Status
+from gitops_tool.core.drift_metrics import (
+    DriftAuditSummary,
+    failed_audit_summary,
+    format_drift_metrics,
+    summary_of_statuses,
+)
+from gitops_tool.errors import GitopsError, UserError
+from gitops_tool.services.drift import DriftRequest, Progress, run_drift
+
+
+def check_metrics_file(path: Path) -> None:
+    """Refuse an unwritable destination before the audit runs, not after."""
+    folder = path.parent if str(path.parent) else Path()
+    if not folder.is_dir():
+        raise UserError(f"cannot write metrics file {path}: folder {folder} does not exist")
+    if path.is_dir():
+        raise UserError(f"metrics file {path} is a folder")
+
+
+def run_drift_with_metrics(request: DriftRequest, metrics_file: Path, progress: Progress) -> DriftReport:
+    check_metrics_file(metrics_file)
+    started = time.monotonic()
+    try:
+        report = run_drift(request, progress)
+    except GitopsError:
+        label = request.overlay or (request.desired_file and "desired-file") or c.DEFAULT_OVERLAY
+        _write(metrics_file, failed_audit_summary(label, time.time(), time.monotonic() - started))
+        raise
+    _write(metrics_file, summary_of_report(report, request, time.time(), time.monotonic() - started))
+    return report
+
+
+def summary_of_report(
+    report: DriftReport, request: DriftRequest, finished_at: float, duration_seconds: float
+) -> DriftAuditSummary:
+    label = report.overlay or request.overlay or "desired-file"
+    statuses = [(resource.kind, str(resource.status)) for resource in report.resources]
+    # Resources the auditor could not read are what makes an audit partial: they count as errors.
+    return summary_of_statuses(label, statuses, finished_at, duration_seconds, report.count(Status.UNKNOWN))
+
+
+def _write(path: Path, summary: DriftAuditSummary) -> None:
+    atomic_write(path, format_drift_metrics(summary))
