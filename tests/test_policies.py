@@ -286,3 +286,20 @@ def test_without_node_roles_the_layout_comes_from_the_render() -> None:
 def test_malformed_cases_are_user_errors(doc: dict[str, Any], outcome: str, message: str) -> None:
     with pytest.raises(UserError, match=message):
         parse_case(doc, "rule", outcome, "policies/tests/rule/x.yaml")
+
+
+def test_yaml_scalars_beyond_json_are_read_as_text(engine: PolicyEngine) -> None:
+    """An unquoted date in a manifest loads as a date; the engine sees its text, not a crash."""
+    import datetime
+
+    namespace = {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {
+            "name": "airflow",
+            "labels": {1: "x"},
+            "annotations": {"since": datetime.date(2024, 1, 2)},
+        },
+    }
+    found = _messages(engine, policy_input("o", OverlayLayout("ha", "test"), [namespace], {}))
+    assert found["ownership-labels"][0].startswith("Namespace/airflow: lacks label app.kubernetes.io/")

@@ -18,6 +18,7 @@ policies work around, measured here:
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -158,16 +159,24 @@ def _deny_packages(sources: Mapping[Path, str]) -> list[str]:
 
 
 def _safe(value: Any) -> Any:
-    """``value`` with the characters regopy 1.5.2 cannot serialise back replaced (see module doc)."""
+    """``value`` as plain JSON data regopy 1.5.2 can read and serialise back (see module doc): the
+    characters it cannot escape are replaced, keys become strings, and YAML's other scalars (dates,
+    timestamps, bytes) become their text, as the API server would see them."""
     if isinstance(value, str):
         return (
             _UNSAFE.sub(lambda m: _UNSAFE_MAP.get(m.group(0), " "), value) if _UNSAFE.search(value) else value
         )
     if isinstance(value, Mapping):
-        return {_safe(k): _safe(v) for k, v in value.items()}
+        return {_safe(str(k)): _safe(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_safe(v) for v in value]
-    return value
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    if isinstance(value, bytes):
+        return _safe(value.decode("utf-8", "replace"))
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    return _safe(str(value))
 
 
 @contextlib.contextmanager
