@@ -1,5 +1,6 @@
 # Ownership: every object says it belongs to this repository (drift finds extra objects by these
-# labels), and every workload runs under its own, declared ServiceAccount.
+# labels), and every workload runs under a declared ServiceAccount, worker pod templates included
+# (the pods the KubernetesExecutor creates from them are workloads too).
 package gitops.ownership
 
 import data.gitops.lib
@@ -27,7 +28,6 @@ service_accounts := {[object.get(sa.metadata, "namespace", ""), sa.metadata.name
 
 deny contains f if {
 	some ps in lib.pods
-	ps.obj.kind != "ConfigMap"
 	account(ps.spec) == "default"
 	not lib.excepted(ps.obj, "service-account")
 	f := lib.finding("service-account", ps.obj, concat("", [ps.path, ".serviceAccountName"]), concat("", [
@@ -37,7 +37,6 @@ deny contains f if {
 
 deny contains f if {
 	some ps in lib.pods
-	ps.obj.kind != "ConfigMap"
 	name := account(ps.spec)
 	name != "default"
 	not [object.get(ps.obj.metadata, "namespace", ""), name] in service_accounts
