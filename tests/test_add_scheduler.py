@@ -159,6 +159,28 @@ def test_schema_violation_in_the_base_rolls_everything_back(run_cli: RunCli, rep
     assert not (repo / ".git" / "gitops-tool.lock").exists()
 
 
+def test_policy_violation_in_the_base_rolls_everything_back(run_cli: RunCli, repo: Path) -> None:
+    if not (repo / "policies").is_dir():
+        pytest.fail("the project has no policies/ folder to check")
+    deployment = repo / "base" / "scheduler" / "deployment.yaml"
+    text = deployment.read_text()
+    assert "- topologyKey: kubernetes.io/hostname\n" in text
+    # Schema-valid, but schedulers could now share a node: the anti-affinity policy must refuse it.
+    deployment.write_text(
+        text.replace(
+            "- topologyKey: kubernetes.io/hostname\n", "- topologyKey: topology.kubernetes.io/zone\n"
+        )
+    )
+    git(repo, "commit", "-q", "-am", "schedulers may share a node")
+    before = repo_state(repo)
+    result = run_cli("add-scheduler", "3", "--node", "node-4", "--repo", str(repo))
+    assert result.code == 1, result.err
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1
+    assert "would not validate, nothing was changed: policy:" in lines[0]
+    assert repo_state(repo) == before
+
+
 def test_a_base_kustomize_cannot_render_rolls_everything_back(run_cli: RunCli, repo: Path) -> None:
     base = repo / "base" / "scheduler" / "kustomization.yaml"
     base.write_text(
