@@ -108,6 +108,9 @@ def test_three_node_ha_has_one_git_sync_writer_and_read_only_readers_of_the_same
     assert {"Deployment", "worker"} <= kinds
     scheduler_readers = [w for w, _ in readers if w.startswith("Deployment/airflow-scheduler-")]
     assert len(scheduler_readers) == 2
+    # The read-only patches merge by container name: a renamed container would get a stray,
+    # image-less twin instead of the patch.
+    assert all(c.get("image") for _, spec in specs for c in spec["containers"])
     published = f"{conventions.AIRFLOW_DAGS_MOUNT}/{link_on_volume}"
     for name in ("airflow-config", "airflow-worker-config"):
         config = _config(objects, name)
