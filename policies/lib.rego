@@ -2,7 +2,7 @@
 # Messages are built with concat, never sprintf: regopy 1.5.2's sprintf wraps strings that come from
 # builtins or function arguments in raw quotes, which breaks its own JSON output.
 # The constants mirror gitops_tool/core/conventions.py (tests/test_policies.py keeps them equal), so
-# these policies also run unchanged in conftest or Gatekeeper, without the Python tool.
+# the policies need nothing from the Python tool but their input document (README, Policies).
 package gitops.lib
 
 exception_prefix := "policy.gitops-tool.io/allow-"
@@ -99,8 +99,8 @@ workload_pods := [{
 
 # Pod templates kept as YAML in a ConfigMap (the KubernetesExecutor's worker pod template).
 # gitops-tool parses them once, in Python (input.embedded_pods[Kind/namespace/name][key]):
-# rego-cpp's yaml.unmarshal costs milliseconds per document. Engines without that field
-# (conftest, Gatekeeper) parse them here.
+# rego-cpp's yaml.unmarshal costs milliseconds per document. Without that field (another engine
+# fed the bare render) they are parsed here.
 configmap_pods := [{
 	"obj": obj,
 	"spec": pod.spec,

@@ -190,7 +190,7 @@ def test_quotes_and_backslashes_in_the_input_do_not_break_evaluation(engine: Pol
 
 
 def test_embedded_pod_templates_read_the_same_without_the_tool(engine: PolicyEngine) -> None:
-    """conftest/Gatekeeper have no input.embedded_pods: the policies parse the YAML themselves."""
+    """Fed without input.embedded_pods (another engine, the bare render), the policies parse the YAML."""
     case = next(
         c for c in _case_ids() if c.name.endswith("container-resources/fail/missing-limits-and-requests.yaml")
     )
