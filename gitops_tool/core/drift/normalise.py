@@ -58,6 +58,7 @@ _QUANTITY_FIELDS = frozenset({"sizeLimit"})
 # IntOrString fields: 80 and "80" are the same value there.
 _INT_OR_STRING = frozenset({"targetPort", "maxSurge", "maxUnavailable", "minAvailable"})
 _PROBE_HANDLERS = frozenset({"httpGet", "tcpSocket", "grpc"})
+_SPECIAL_SCALARS = _QUANTITY_FIELDS | _INT_OR_STRING | {"port"}
 
 
 def is_empty(value: Any) -> bool:
@@ -66,14 +67,23 @@ def is_empty(value: Any) -> bool:
 
 def normalise_value(value: Any, key: str = "", parent: str = "") -> Any:
     """A normalised copy: empties dropped from mappings, quantities and int-or-strings canonical."""
-    if isinstance(value, dict):
+    cls = value.__class__
+    if cls is dict:
         out = {}
         for k, v in value.items():
-            n = normalise_value(v, k, key)
-            if not is_empty(n):
-                out[k] = n
+            vcls = v.__class__
+            if vcls is dict or vcls is list:
+                n = normalise_value(v, k, key)
+                if n:
+                    out[k] = n
+            elif v is None or v == "":
+                continue
+            elif key in _QUANTITY_MAPS or k in _SPECIAL_SCALARS:
+                out[k] = normalise_scalar(v, k, key)
+            else:
+                out[k] = v
         return out
-    if isinstance(value, list):
+    if cls is list:
         return [normalise_value(v, key, parent) for v in value]
     return normalise_scalar(value, key, parent)
 
@@ -147,9 +157,13 @@ class _Watch(NamedTuple):
     imp: tuple[tuple[str, FieldsNode], ...]
 
     def field(self, k: str) -> _Watch:
-        la = self.la.get(k) if isinstance(self.la, dict) else None
+        la = self.la.get(k) if self.la.__class__ is dict else None
         fk = "f:" + k
-        app = tuple(n for n in (a.get(fk) for a in self.app) if n is not None) if self.app else ()
+        if len(self.app) == 1:  # the usual case: one applier entry
+            only = self.app[0].get(fk)
+            app: tuple[FieldsNode, ...] = () if only is None else (only,)
+        else:
+            app = tuple(n for n in (a.get(fk) for a in self.app) if n is not None)
         imp = (
             tuple((m, n) for m, n in ((m, i.get(fk)) for m, i in self.imp) if n is not None)
             if self.imp
@@ -228,6 +242,12 @@ class _Projector:
                     out[k] = kept
                     if why is not None:
                         self._note(sub_path, why)
+                continue
+            cls = lv.__class__
+            if cls is not dict and cls is not list:
+                # Scalars need no ownership context; most need no normalising either.
+                special = key in _QUANTITY_MAPS or k in _SPECIAL_SCALARS
+                out[k] = normalise_scalar(lv, k, key) if special else lv
                 continue
             sub = watch.field(k) if watched else _NOTHING
             out[k] = self.value(dv, lv, sub, k, key, (*path, k) if path is not None else None)
