@@ -306,3 +306,20 @@ def test_nothing_waits_on_a_later_wave(objects: tuple[Manifest, ...]) -> None:
             elif ref not in by_ref and ref[0] != "ServiceAccount":
                 late.append(f"{describe(obj)} needs {ref[0]}/{ref[1]}, which is not rendered")
     assert late == []
+
+
+# A variable holding a credential itself (a *_FILE variable names a mounted file instead).
+CREDENTIAL_NAME = re.compile(r"^(?!.*_FILE$).*(PASSWORD|PASS$|SECRET|TOKEN|FERNET|_KEY$|SQL_ALCHEMY_CONN)")
+
+
+def test_no_credential_is_written_in_git(objects: tuple[Manifest, ...]) -> None:
+    """Credentials come from the out-of-band Secret only (the seed's admin/admin is gone)."""
+    literal = [
+        f"{owner}: {env['name']}"
+        for owner, _, container in all_containers(objects)
+        for env in container.get("env") or []
+        if CREDENTIAL_NAME.search(env["name"]) and "value" in env
+    ]
+    assert literal == []
+    config = find(objects, "ConfigMap", "airflow-config")["data"]
+    assert not [key for key in config if CREDENTIAL_NAME.search(key)]
