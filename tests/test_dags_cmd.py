@@ -191,6 +191,16 @@ def test_dry_run_asks_the_server_with_dry_run_and_changes_nothing(
     assert api.objects("Pod") == [] and api.objects("ConfigMap") == []
 
 
+def test_keep_must_leave_a_version_to_roll_back_to(
+    api: KubeApiServer, tmp_path: Path, run_cli: RunCli
+) -> None:
+    dags = _dags(tmp_path / "dags", {"a.py": "A = 1\n"})
+    result = run_cli("dags", "push", str(dags), "--keep", "0", *kube_args(api, tmp_path))
+    assert result.code == 2
+    assert "--keep 0: keep at least 1 previous version" in result.err
+    assert api.requests == []
+
+
 def test_compile_errors_stop_before_any_request(api: KubeApiServer, tmp_path: Path, run_cli: RunCli) -> None:
     dags = _dags(tmp_path / "dags", {"good.py": "A = 1\n", "team/bad.py": "def broken(:\n    pass\n"})
     result = run_cli("dags", "push", str(dags), *kube_args(api, tmp_path))

@@ -42,8 +42,8 @@ def scan_folder(folder: Path, limits: PackLimits = DEFAULT_LIMITS) -> list[Sourc
             if is_skipped(rel, is_dir=False):
                 continue
             entries.append(_file_entry(root, here / name, rel, folder))
-            if len(entries) > limits.max_files:
-                break  # check_entries names the bound; no need to walk a huge tree to the end
+        if len(entries) > limits.max_files:
+            break  # check_entries names the bound; no need to walk a huge tree to the end
     check_entries(entries, str(folder), limits)
     return [_load(root, entry, folder) for entry in entries]
 
