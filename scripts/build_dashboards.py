@@ -531,7 +531,7 @@ def advanced() -> dict[str, Any]:
             description="Which node (and node role) runs each pod of namespace airflow.",
         ),
         Panel(
-            "CPU and memory per node role",
+            "CPU per node role",
             [
                 Target(
                     f"sum by ({ROLE}) (rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[{rate}])"
