@@ -54,60 +54,80 @@ deny contains f if {
 }
 
 # --- Legacy: one node for every pod. DaemonSets run on every node by design and are left out. ---
+# Index-based: every entry's facts are computed once (rego-cpp is slow on functions over objects).
 
 colocated := [{"obj": ps.obj, "ps": ps, "ref": lib.ref(ps.obj)} |
 	some ps in lib.pods
 	ps.obj.kind != "DaemonSet"
 ]
 
-single_role(ps) := role if {
-	roles := lib.required_roles(ps.spec)
+# The one node role each entry is required onto, "" when none (or several).
+single_roles := [role_or_empty(lib.required_roles(e.ps.spec)) | some e in colocated]
+
+role_or_empty(roles) := role if {
 	count(roles) == 1
 	some role in roles
 }
 
-# The entries a pod must share a node with (required podAffinity on kubernetes.io/hostname).
-followed(e) := [other |
+role_or_empty(roles) := "" if count(roles) != 1
+
+# [i, j]: entry i must share a node with entry j (required podAffinity on kubernetes.io/hostname).
+follows := [[i, j] |
+	some i
+	e := colocated[i]
 	some term in lib.hostname_terms(e.ps.spec, "podAffinity")
-	some other in colocated
-	other.ref != e.ref
-	lib.selector_matches(object.get(term, "labelSelector", {}), other.ps.labels)
+	selector := object.get(term, "labelSelector", {})
+	some j
+	other := colocated[j]
+	i != j
+	lib.selector_matches(selector, other.ps.labels)
 ]
 
-followed_by_someone(e) if {
-	some other in colocated
-	some f in followed(other)
-	f.ref == e.ref
-}
+# Per entry, built by comprehensions over the lists above: rego-cpp re-evaluates rules referenced
+# from inside a function on every call, so the functions below take plain values only.
+is_followed := [followed |
+	some i
+	colocated[i]
+	followed := count([1 | some pair in follows; pair[1] == i]) > 0
+]
 
 # Where a pod ends up: a node role it is pinned to, or the node of the root pod it follows (one hop
-# is enough for the seed's layout: every pod follows PostgreSQL, which is pinned).
-root(e) := concat("", ["node role ", single_role(e.ps)])
+# is enough for the seed's layout: every pod follows one anchor pod, which is pinned).
+roots := [root(single_roles[i], colocated[i].ref) | some i; colocated[i]]
 
-root(e) := concat("", ["the node of ", e.ref]) if not single_role(e.ps)
+root(role, _) := concat("", ["node role ", role]) if role != ""
 
-anchor(e) := root(e) if single_role(e.ps)
-
-anchor(e) := concat(" and ", sort({root(f) | some f in followed(e)})) if {
-	not single_role(e.ps)
-	count(followed(e)) > 0
-}
-
-anchor(e) := root(e) if {
-	not single_role(e.ps)
-	count(followed(e)) == 0
-	followed_by_someone(e)
-}
+root(role, ref) := concat("", ["the node of ", ref]) if role == ""
 
 free := "nothing (it may run on any node)"
 
-anchor(e) := free if {
-	not single_role(e.ps)
-	count(followed(e)) == 0
-	not followed_by_someone(e)
+# (A set comprehension written inline as a function argument here is evaluated once for every i by
+# rego-cpp, so the followed roots get their own list.)
+followed_roots := [{roots[pair[1]] | some pair in follows; pair[0] == i} | some i; colocated[i]]
+
+anchors := [anchor(single_roles[i], roots[i], followed_roots[i], is_followed[i]) |
+	some i
+	colocated[i]
+]
+
+anchor(role, root, _, _) := root if role != ""
+
+anchor(role, _, followed_roots, _) := concat(" and ", sort(followed_roots)) if {
+	role == ""
+	count(followed_roots) > 0
 }
 
-anchors := [anchor(e) | some e in colocated]
+anchor(role, root, followed_roots, followed) := root if {
+	role == ""
+	count(followed_roots) == 0
+	followed
+}
+
+anchor(role, _, followed_roots, followed) := free if {
+	role == ""
+	count(followed_roots) == 0
+	not followed
+}
 
 placed := [a | some a in anchors; a != free]
 
@@ -120,8 +140,9 @@ main_anchor := max({[count([a | some a in placed; a == x]), x] | some x in place
 deny contains f if {
 	lib.overlay_kind == "legacy"
 	count(colocated) > 1
-	some e in colocated
-	anchor(e) == free
+	some i
+	anchors[i] == free
+	e := colocated[i]
 	not lib.excepted(e.obj, "legacy-colocation")
 	f := lib.finding(
 		"legacy-colocation", e.obj, concat("", [e.ps.path, ".affinity"]),
@@ -131,10 +152,11 @@ deny contains f if {
 
 deny contains f if {
 	lib.overlay_kind == "legacy"
-	some e in colocated
-	a := anchor(e)
+	some i
+	a := anchors[i]
 	a != free
 	a != main_anchor
+	e := colocated[i]
 	not lib.excepted(e.obj, "legacy-colocation")
 	f := lib.finding(
 		"legacy-colocation", e.obj, concat("", [e.ps.path, ".affinity"]),
