@@ -103,6 +103,16 @@ def test_no_expression_is_expanded_inside_a_script(path: Path) -> None:
     assert [s for s in scripts if "${{" in s] == []
 
 
+@pytest.mark.parametrize("path", _workflow_files(), ids=lambda p: p.name)
+def test_every_script_is_valid_bash(path: Path) -> None:
+    for step in _steps(_yaml(path)):
+        if "run" in step:
+            parsed = subprocess.run(
+                ["bash", "-n"], input=step["run"], text=True, capture_output=True, check=False
+            )
+            assert parsed.returncode == 0, f"{step.get('name')}: {parsed.stderr}"
+
+
 def _commands(lines: list[str]) -> list[str]:
     return [part.strip() for line in lines for part in line.split(" && ") if part.strip()]
 
