@@ -44,7 +44,11 @@ def _within(load: Resources, limit: Resources, share: Fraction = Fraction(1)) ->
     return load.cpu <= limit.cpu * share and load.memory <= limit.memory * share
 
 
-@pytest.mark.parametrize("role", ["management", "scheduler-1", "scheduler-2"])
+# Every role of the shipped HA overlay (the seed's three, plus any scheduler added since).
+HA_ROLES = sorted(node_roles(HA))
+
+
+@pytest.mark.parametrize("role", HA_ROLES)
 def test_ha_requests_per_node_role_fit_the_seed_minimum_with_headroom(role: str) -> None:
     node = node_roles(HA)[role]
     load = node_load(HA)[node]
@@ -55,7 +59,7 @@ def test_ha_requests_per_node_role_fit_the_seed_minimum_with_headroom(role: str)
     )
 
 
-@pytest.mark.parametrize("role", ["management", "scheduler-1", "scheduler-2"])
+@pytest.mark.parametrize("role", HA_ROLES)
 def test_ha_memory_limits_per_node_role_fit_the_seed_minimum(role: str) -> None:
     node = node_roles(HA)[role]
     assert node_load(HA, "limits")[node].memory <= _minimum(role).memory
