@@ -125,3 +125,32 @@ def test_without_argo_cd_the_check_says_so(tmp_path: Path, run_cli: RunCli) -> N
         check = run_cli("migrate", "check", *kube_args(api, tmp_path), cwd=REPO_ROOT)
         assert check.code == 1
         assert "FAIL    Argo CD Application: no Application deploys into namespace airflow" in check.out
+
+
+def test_switch_commits_the_one_line_root_change(project_copy: Path, run_cli: RunCli) -> None:
+    from tests.conftest import git
+
+    repo = project_copy
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "config", "user.name", "Test")
+    git(repo, "config", "user.email", "test@example.com")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "initial")
+    already = run_cli("migrate", "switch", "--to", "overlays/three-node-ha", cwd=repo)
+    assert already.code == 2 and "already selects applications/three-node-ha.yaml" in already.err
+    back = run_cli("migrate", "switch", "--to", "overlays/single-node-legacy", cwd=repo)
+    assert back.code == 0, back.err
+    forward = run_cli("migrate", "switch", cwd=repo)
+    assert forward.code == 0, forward.err
+    assert git(repo, "log", "-1", "--format=%s").strip() == (
+        "argocd: switch the Airflow layout from single-node-legacy to three-node-ha"
+    )
+    diff = git(repo, "show", "--format=", "HEAD", "--", "argocd/root.yaml")
+    changed = [line for line in diff.splitlines() if line[:1] in "+-" and line[:3] not in ("+++", "---")]
+    assert len(changed) == 2 and "applications/single-node-legacy.yaml" in changed[0]
+    assert "applications/three-node-ha.yaml" in changed[1]
+    assert git(repo, "status", "--porcelain") == ""
+    assert (repo / "argocd" / "root.yaml").read_text() == (REPO_ROOT / "argocd" / "root.yaml").read_text()
+    (repo / "argocd" / "root.yaml").write_text((repo / "argocd" / "root.yaml").read_text() + "# local\n")
+    dirty = run_cli("migrate", "switch", "--to", "overlays/single-node-legacy", cwd=repo)
+    assert dirty.code == 2 and "uncommitted changes in argocd/root.yaml" in dirty.err

@@ -83,3 +83,19 @@ def test_check_lists_every_missing_precondition() -> None:
     none = {r.name: r for r in check_preconditions(replace(facts, applications=[], last_backup=None))}
     assert "none found" in none["recent backup"].detail
     assert none["Argo CD Application"].status is Status.FAIL
+
+
+def test_root_include_switch_changes_only_the_selected_application() -> None:
+    import pytest
+
+    from gitops_tool.core.migration import switch_root_include
+    from gitops_tool.errors import UserError
+
+    text = 'spec:\n  # keep\n  include: "{root.yaml,applications/single-node-legacy.yaml}"\n'
+    after, before = switch_root_include(text, "three-node-ha", "root.yaml")
+    assert before == "single-node-legacy"
+    assert after == 'spec:\n  # keep\n  include: "{root.yaml,applications/three-node-ha.yaml}"\n'
+    with pytest.raises(UserError, match="expected one `include:` line"):
+        switch_root_include("spec: {}\n", "x", "root.yaml")
+    with pytest.raises(UserError, match="selects 2 overlay Applications"):
+        switch_root_include('include: "{applications/a.yaml,applications/b.yaml}"\n', "x", "root.yaml")

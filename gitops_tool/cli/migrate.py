@@ -94,3 +94,25 @@ def check(  # noqa: PLR0917 - Typer maps parameters to options
     results = check_preconditions(facts)
     typer.echo(report_text(results))
     return EXIT_OK if all(r.status is Status.PASS for r in results) else EXIT_FINDINGS
+
+
+@migrate_app.command(
+    "switch", epilog="Example: gitops-tool migrate switch --to overlays/three-node-ha && git push"
+)
+def switch(
+    target: Target = DEFAULT_OVERLAY,
+    no_commit: Annotated[bool, typer.Option("--no-commit", help="Leave the change uncommitted.")] = False,
+) -> int:
+    """Step 3: commit the argocd/root.yaml change that points the Airflow Application at the target
+    overlay (run `migrate check` first; push to let Argo CD sync it)."""
+    from gitops_tool.services.migration import switch as do_switch
+
+    result = do_switch(target, commit=not no_commit)
+    typer.echo(
+        f"{result.path}: the root app now selects applications/{result.after}.yaml (was {result.before})"
+    )
+    if result.commit:
+        typer.echo(f"committed {result.commit[:12]}; push it, then watch: gitops-tool migrate plan")
+    else:
+        typer.echo("not committed (--no-commit): review with git diff, then commit and push")
+    return EXIT_OK

@@ -7,6 +7,7 @@ PostgreSQL volume stays, and restore is only for a database that came up empty.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from gitops_tool.core.conventions import DEFAULT_OVERLAY, LEGACY_OVERLAY, NAMESP
 from gitops_tool.core.doctor import CheckResult, Status
 from gitops_tool.core.node_roles import LabelPlan, RoleMapping
 from gitops_tool.core.objects import Manifest
+from gitops_tool.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -104,8 +106,8 @@ def plan_steps(facts: MigrationFacts) -> list[Step]:
             3,
             f"Switch the Argo CD Application path from {facts.legacy} to {facts.target}",
             "done" if switched else "todo",
-            f"in Git: make argocd/root.yaml include {target_app} instead of the legacy one "
-            "(one line, README: switching legacy -> HA), commit and push",
+            f"gitops-tool migrate switch --to {facts.target} (commits argocd/root.yaml selecting "
+            f"{target_app}), then git push",
         )
     )
     synced = [a for a in switched if a.sync == "Synced" and a.health == "Healthy"]
@@ -222,3 +224,27 @@ def summary(results: list[CheckResult]) -> dict[str, Any]:
         "ready": all(r.status is Status.PASS for r in results),
         "failed": [r.name for r in results if r.status is not Status.PASS],
     }
+
+
+_INCLUDE_LINE = re.compile(r"^(?P<head>\s*include:\s*)(?P<value>.+?)\s*$", re.M)
+_SELECTED_APP = re.compile(r"applications/(?P<name>[A-Za-z0-9._-]+)\.ya?ml")
+
+
+def switch_root_include(text: str, target_name: str, source: str) -> tuple[str, str]:
+    """``argocd/root.yaml`` with its ``include`` selecting ``applications/<target_name>.yaml``; and the
+    layout it selected before. Only that one value changes: comments and layout stay."""
+    matches = list(_INCLUDE_LINE.finditer(text))
+    if len(matches) != 1:
+        raise UserError(
+            f"{source}: expected one `include:` line (spec.source.directory.include), found {len(matches)}"
+        )
+    line = matches[0]
+    selected = _SELECTED_APP.findall(line["value"])
+    if len(selected) != 1:
+        raise UserError(
+            f"{source}: its include selects {len(selected)} overlay Applications; expected exactly one"
+        )
+    if selected[0] == target_name:
+        raise UserError(f"{source} already selects applications/{target_name}.yaml; nothing to switch")
+    value = _SELECTED_APP.sub(f"applications/{target_name}.yaml", line["value"])
+    return text[: line.start("value")] + value + text[line.end("value") :], selected[0]
