@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -167,3 +168,80 @@ def test_rotate_without_a_secret_says_run_init(api: KubeApiServer, tmp_path: Pat
     result = run_cli("secrets", "rotate", *kube_args(api, tmp_path))
     assert result.code == 2 and "run `gitops-tool secrets init` first" in result.err
     assert writes(api) == []
+
+
+def _postgres() -> dict[str, object]:
+    env = [
+        {
+            "name": "POSTGRES_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "airflow-secrets", "key": "postgres-password"}},
+        }
+    ]
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "postgres", "namespace": "airflow"},
+        "spec": {
+            "template": {"spec": {"containers": [{"name": "postgres", "image": "postgres:16.9", "env": env}]}}
+        },
+    }
+
+
+def _finish_jobs(outcome: str) -> Callable[[KubeApiServer, dict[str, Any]], None]:
+    def hook(api: KubeApiServer, job: dict[str, Any]) -> None:
+        name = job["metadata"]["name"]
+        api.add(
+            {
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": f"{name}-p", "namespace": "airflow", "labels": {"job-name": name}},
+                "status": {"phase": "Succeeded" if outcome == "Complete" else "Failed"},
+            }
+        )
+        api.set_log("airflow", f"{name}-p", "ALTER ROLE\n" if outcome == "Complete" else "psql: error\n")
+        job["status"] = {"conditions": [{"type": outcome, "status": "True"}]}
+        api.add(job)
+
+    return hook
+
+
+@pytest.mark.parametrize("outcome", ["Complete", "Failed"])
+def test_rotate_database_password_alters_the_database_before_the_secret(
+    api: KubeApiServer, tmp_path: Path, run_cli: RunCli, outcome: str
+) -> None:
+    old = api.add(secret_object())
+    api.add_all([_postgres(), deployment("airflow-webserver", True)])
+    api.on_create("Job", _finish_jobs(outcome))
+    result = run_cli("secrets", "rotate", "--database-password", *kube_args(api, tmp_path))
+    jobs = "/apis/batch/v1/namespaces/airflow/jobs"
+    rotation = f"{SECRETS}/airflow-secrets-rotation"
+    steps = [
+        (w.method, w.path.rsplit("/", 1)[0] if w.path.startswith(jobs + "/") else w.path) for w in writes(api)
+    ]
+    expected = [("POST", SECRETS), ("POST", jobs), ("DELETE", jobs), ("DELETE", rotation)]
+    if outcome == "Complete":
+        assert result.code == 0, result.err
+        expected += [
+            ("PUT", SECRET),
+            ("PATCH", "/apis/apps/v1/namespaces/airflow/deployments/airflow-webserver"),
+        ]
+    else:
+        assert result.code == 2 and "changing the PostgreSQL password failed" in result.err
+        assert "the Secret was not changed" in result.err
+    assert steps == expected
+    new_password = _decoded(writes(api)[0].body["data"])["new-postgres-password"]
+    container = writes(api)[1].body["spec"]["template"]["spec"]["containers"][0]
+    assert new_password not in str(container)  # the password reaches the Job through its environment only
+    assert {e["name"]: e.get("valueFrom") for e in container["env"]}["NEW_PASSWORD"] == {
+        "secretKeyRef": {"name": "airflow-secrets-rotation", "key": "new-postgres-password"}
+    }
+    assert container["image"] == "postgres:16.9"
+    stored = _decoded(api.get_object("Secret", "airflow", "airflow-secrets")["data"])  # type: ignore[index]
+    if outcome == "Complete":
+        assert stored[c.SECRET_KEY_POSTGRES_PASSWORD] == new_password
+        assert new_password in stored[c.SECRET_KEY_SQL_ALCHEMY_CONN]
+    else:
+        assert stored == _decoded(old["data"])
+    assert api.get_object("Secret", "airflow", "airflow-secrets-rotation") is None
+    for value in (new_password, *_decoded(old["data"]).values()):
+        assert value not in result.out + result.err

@@ -62,16 +62,25 @@ def rotate(
     restart: Annotated[
         bool, typer.Option("--restart/--no-restart", help="Roll the workloads reading the Secret.")
     ] = True,
+    database_password: Annotated[
+        bool,
+        typer.Option(
+            "--database-password",
+            help="Also change the PostgreSQL password (a Job runs ALTER USER first) and the DB URL.",
+        ),
+    ] = False,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     request_timeout: options.RequestTimeout = 30.0,
 ) -> int:
-    """New Fernet key first (old ones kept to decrypt), new webserver key; restarts the readers."""
+    """New Fernet key first (old ones kept to decrypt), new webserver key (and, with
+    --database-password, a new PostgreSQL password); restarts the readers."""
+    from gitops_tool.cli.progress import progress
     from gitops_tool.services import secrets
     from gitops_tool.services.cluster_access import open_cluster
 
-    with open_cluster(kubeconfig, context, request_timeout) as client:
-        result = secrets.rotate(client, restart)
+    with open_cluster(kubeconfig, context, request_timeout) as client, progress("rotate") as report:
+        result = secrets.rotate(client, restart, database_password=database_password, report=report)
     typer.echo(
         f"rotated {', '.join(result.rotated)} in Secret airflow/airflow-secrets "
         f"({result.fernet_keys} Fernet key(s) now, newest first; values not shown)"

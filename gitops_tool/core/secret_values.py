@@ -10,6 +10,7 @@ import base64
 import binascii
 import secrets
 from collections.abc import Callable, Mapping
+from typing import Any
 from urllib.parse import quote
 
 from gitops_tool.core import conventions as c
@@ -134,4 +135,98 @@ def secret_manifest(values: Mapping[str, str], annotations: Mapping[str, str] | 
         "metadata": metadata,
         "type": "Opaque",
         "data": encode_data(values),
+    }
+
+
+# The new database password travels to PostgreSQL through this short-lived Secret and the Job's
+# environment, never through a command line, a pod spec or a log.
+ROTATION_SECRET = "airflow-secrets-rotation"  # noqa: S105 - a name, not a value
+ROTATION_KEY = "new-postgres-password"
+# psql quotes the :'newpw' variable as a literal itself; ON_ERROR_STOP makes a failure the Job's.
+_ALTER_SQL = (  # a shell script; the password itself only ever sits in $NEW_PASSWORD
+    'echo "ALTER USER \\"$PGUSER\\" WITH PASSWORD :\'newpw\';" '
+    '| psql -v ON_ERROR_STOP=1 -v "newpw=$NEW_PASSWORD"'
+)
+
+
+def new_database_password(token_bytes: TokenBytes = secrets.token_bytes) -> str:
+    return _password(token_bytes)
+
+
+def with_database_password(values: Mapping[str, str], password: str) -> dict[str, str]:
+    """``values`` with the PostgreSQL password and the connection URL built from it replaced."""
+    changed = dict(values)
+    changed[c.SECRET_KEY_POSTGRES_PASSWORD] = password
+    changed[c.SECRET_KEY_SQL_ALCHEMY_CONN] = sql_alchemy_conn(password)
+    return changed
+
+
+def rotation_secret(password: str) -> Manifest:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": ROTATION_SECRET,
+            "namespace": c.NAMESPACE,
+            "labels": {CREATED_BY_LABEL: "gitops-tool-secrets-rotate"},
+        },
+        "type": "Opaque",
+        "data": encode_data({ROTATION_KEY: password}),
+    }
+
+
+def password_job(name: str, image: str) -> Manifest:
+    """A Job that logs in with the current password and sets the new one (``ALTER USER``)."""
+
+    def from_secret(secret: str, key: str) -> dict[str, Any]:
+        return {"secretKeyRef": {"name": secret, "key": key}}
+
+    container = {
+        "name": "alter-password",
+        "image": image,
+        "command": ["sh", "-c", _ALTER_SQL],
+        "env": [
+            {"name": "PGHOST", "value": POSTGRES_HOST},
+            {"name": "PGPORT", "value": str(POSTGRES_PORT)},
+            {"name": "PGUSER", "value": c.POSTGRES_USER},
+            {"name": "PGDATABASE", "value": c.POSTGRES_DB},
+            {"name": "PGPASSWORD", "valueFrom": from_secret(c.SECRET_NAME, c.SECRET_KEY_POSTGRES_PASSWORD)},
+            {"name": "NEW_PASSWORD", "valueFrom": from_secret(ROTATION_SECRET, ROTATION_KEY)},
+        ],
+        "resources": {
+            "requests": {"cpu": "10m", "memory": "32Mi"},
+            "limits": {"cpu": "200m", "memory": "128Mi"},
+        },
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+    }
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": c.NAMESPACE,
+            "labels": {CREATED_BY_LABEL: "gitops-tool-secrets-rotate"},
+        },
+        "spec": {
+            "backoffLimit": 0,
+            "ttlSecondsAfterFinished": 600,
+            "template": {
+                "metadata": {"labels": {CREATED_BY_LABEL: "gitops-tool-secrets-rotate"}},
+                "spec": {
+                    "restartPolicy": "Never",
+                    "automountServiceAccountToken": False,
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "runAsUser": 999,
+                        "runAsGroup": 999,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
+                    "containers": [container],
+                },
+            },
+        },
     }

@@ -6,6 +6,7 @@ messages name keys, never values.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,16 @@ from gitops_tool.adapters.files import atomic_write, enclosing_work_tree
 from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
 from gitops_tool.adapters.project import find_project_root
 from gitops_tool.core import secret_values as sv
-from gitops_tool.core.conventions import NAMESPACE, SECRET_KEY_FERNET, SECRET_KEYS, SECRET_NAME
+from gitops_tool.core.conventions import (
+    NAMESPACE,
+    SECRET_KEY_FERNET,
+    SECRET_KEY_POSTGRES_PASSWORD,
+    SECRET_KEY_SQL_ALCHEMY_CONN,
+    SECRET_KEYS,
+    SECRET_NAME,
+)
 from gitops_tool.errors import ClusterError, UserError
+from gitops_tool.services.backup import JOBS, Report, Waiting, run_job
 
 SECRET_PATH = api_path("", "v1", "secrets", NAMESPACE, SECRET_NAME)
 RESTART_ANNOTATION = "kubectl.kubernetes.io/restartedAt"
@@ -103,14 +112,33 @@ class RotateResult:
     restarted: list[str]
 
 
-def rotate(client: KubeClient, restart: bool, now: datetime | None = None) -> RotateResult:
+# The database reads POSTGRES_PASSWORD only when it initialises its data: never restart it for this.
+_NOT_RESTARTED = frozenset({("StatefulSet", "postgres")})
+
+
+def rotate(
+    client: KubeClient,
+    restart: bool,
+    *,
+    database_password: bool = False,
+    waiting: Waiting | None = None,
+    report: Report | None = None,
+    now: datetime | None = None,
+) -> RotateResult:
     existing = client.get_or_none(SECRET_PATH)
     if existing is None:
         raise UserError(
             f"Secret {NAMESPACE}/{SECRET_NAME} does not exist; run `gitops-tool secrets init` first"
         )
     rotated = sv.rotate_values(sv.decode_data(existing.get("data")))
-    when = (now or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    keys: tuple[str, ...] = sv.ROTATABLE_KEYS
+    moment = now or datetime.now(UTC)
+    when = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if database_password:
+        password = sv.new_database_password()
+        _alter_database_password(client, password, moment, waiting, report)
+        rotated = sv.with_database_password(rotated, password)
+        keys = (*keys, SECRET_KEY_POSTGRES_PASSWORD, SECRET_KEY_SQL_ALCHEMY_CONN)
     meta = existing.get("metadata") or {}
     annotations = {**(meta.get("annotations") or {}), sv.ROTATED_AT_ANNOTATION: when}
     manifest = sv.secret_manifest(rotated, annotations)
@@ -118,7 +146,41 @@ def rotate(client: KubeClient, restart: bool, now: datetime | None = None) -> Ro
     manifest["metadata"]["resourceVersion"] = meta.get("resourceVersion")
     _write(client, "PUT", manifest)
     restarted = restart_readers(client, when) if restart else []
-    return RotateResult(sv.ROTATABLE_KEYS, len(rotated[SECRET_KEY_FERNET].split(",")), restarted)
+    return RotateResult(keys, len(rotated[SECRET_KEY_FERNET].split(",")), restarted)
+
+
+def _alter_database_password(
+    client: KubeClient, password: str, now: datetime, waiting: Any, report: Any
+) -> None:
+    """Set the new password in PostgreSQL first (a Job logged in with the current one); only when
+    that succeeded does the Secret change. A failure leaves database and Secret as they were."""
+    statefulset = client.get_or_none(api_path("apps", "v1", "statefulsets", NAMESPACE, "postgres"))
+    containers = (
+        (((statefulset or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers")
+    )
+    image = next((str(c.get("image")) for c in containers or [] if c.get("name") == "postgres"), None)
+    if image is None:
+        raise UserError(
+            f"no StatefulSet {NAMESPACE}/postgres with a postgres container: cannot change its password"
+        )
+    secrets_path = api_path("", "v1", "secrets", NAMESPACE)
+    rotation_path = api_path("", "v1", "secrets", NAMESPACE, sv.ROTATION_SECRET)
+    if client.get_or_none(rotation_path) is not None:
+        client.delete(rotation_path)  # left by an interrupted rotation; holds no password in use
+    client.create(secrets_path, sv.rotation_secret(password))
+    try:
+        job = sv.password_job(f"airflow-db-password-{now.strftime('%Y%m%d-%H%M%S')}", image)
+        outcome = run_job(client, job, waiting or Waiting(), report or (lambda _line: None))
+        with contextlib.suppress(ClusterApiError):
+            client.request("DELETE", f"{JOBS}/{outcome.name}", {"propagationPolicy": "Background"})
+        if outcome.state.phase != "succeeded":
+            raise ClusterError(
+                f"changing the PostgreSQL password failed (Job {NAMESPACE}/{outcome.name}"
+                f"{': ' + outcome.state.detail if outcome.state.detail else ''}); the Secret was not changed"
+            )
+    finally:
+        with contextlib.suppress(ClusterApiError):
+            client.delete(rotation_path)
 
 
 def _reads_secret(obj: dict[str, Any]) -> bool:
@@ -146,7 +208,7 @@ def restart_readers(client: KubeClient, when: str) -> list[str]:
     restarted = []
     for group, version, plural, kind in _WORKLOADS:
         for obj in client.list(api_path(group, version, plural, NAMESPACE)):
-            if not _reads_secret(obj):
+            if not _reads_secret(obj) or (kind, obj["metadata"]["name"]) in _NOT_RESTARTED:
                 continue
             name = str((obj.get("metadata") or {}).get("name"))
             patch = {"spec": {"template": {"metadata": {"annotations": {RESTART_ANNOTATION: when}}}}}
