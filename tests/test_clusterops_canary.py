@@ -24,6 +24,7 @@ EXPECTED: dict[tuple[str, ...], int] = {
     ("secrets", "init"): 2,  # refuses: the Secret exists
     ("secrets", "init", "--force"): 0,
     ("secrets", "rotate"): 0,
+    ("secrets", "rotate", "--database-password"): 0,
     ("nodes", "check"): 1,
     ("nodes", "apply"): 0,
     ("nodes", "apply", "--yes"): 0,
@@ -65,7 +66,14 @@ def _objects() -> list[dict[str, Any]]:
             }
         },
     }
+    postgres = {
+        "apiVersion": "apps/v1",
+        "kind": "StatefulSet",
+        "metadata": {"name": "postgres", "namespace": "airflow"},
+        "spec": {"template": {"spec": {"containers": [{"name": "postgres", "image": "postgres:16.9"}]}}},
+    }
     return [
+        postgres,
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "airflow"}},
         secret_object(),
         cronjob,
