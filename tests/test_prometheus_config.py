@@ -108,3 +108,24 @@ def test_airflow_sends_statsd_to_the_exporter(rendered: list[Manifest]) -> None:
     selector = service["spec"]["selector"]
     deployment = _one(rendered, "Deployment", "statsd-exporter")
     assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
+
+
+def test_scrape_jobs_are_unique_and_well_formed(rendered: list[Manifest]) -> None:
+    config = _config(rendered)
+    names = [job["job_name"] for job in config["scrape_configs"]]
+    assert len(names) == len(set(names))
+    for job in config["scrape_configs"]:
+        assert set(job) <= {
+            "job_name",
+            "honor_labels",
+            "scheme",
+            "metrics_path",
+            "authorization",
+            "tls_config",
+            "static_configs",
+            "kubernetes_sd_configs",
+            "relabel_configs",
+            "metric_relabel_configs",
+        }, job["job_name"]
+        for relabel in job.get("relabel_configs", []) + job.get("metric_relabel_configs", []):
+            assert relabel.get("action", "replace") in {"replace", "keep", "drop", "labelmap"}
