@@ -211,7 +211,7 @@ def unknown_exception_rules(
             exc.object,
             exc.path,
             f"annotation {POLICY_EXCEPTION_PREFIX}{exc.rule} names no policy rule; "
-            f"use one of the rule ids listed by `gitops-tool policy test` (README, Policies)",
+            "use a rule id from the README's Policies table (or `gitops-tool policy test -o json`)",
             "exception-unknown-rule",
         )
         for exc in exceptions
