@@ -445,3 +445,38 @@ def test_list_items_match_by_key_whatever_the_int_or_string_form() -> None:
     assert spec is not None
     assert key_of(spec, {"port": "80", "protocol": "TCP"}) == key_of(spec, {"port": 80})
     assert key_of(spec, {"port": 80, "protocol": "UDP"}) != key_of(spec, {"port": 80})
+
+
+# Values Argo CD accepts (https://argo-cd.readthedocs.io/en/stable/user-guide/resource_hooks/,
+# sync-waves/, sync-options/): anything else is ignored or fails the sync at run time.
+_HOOKS = {"PreSync", "Sync", "PostSync", "SyncFail", "PostDelete", "Skip"}
+_HOOK_DELETE_POLICIES = {"HookSucceeded", "HookFailed", "BeforeHookCreation"}
+_RESOURCE_SYNC_OPTIONS = re.compile(
+    r"^(Prune=(false|confirm)|Delete=(false|confirm)|Validate=false|SkipDryRunOnMissingResource=true"
+    r"|Replace=true|Force=true|ServerSideApply=(true|false)|CreateNamespace=true|PruneLast=true"
+    r"|ApplyOutOfSyncOnly=true|RespectIgnoreDifferences=true)$"
+)
+
+
+def test_rendered_argo_cd_annotations_are_values_argo_cd_understands() -> None:
+    problems = []
+    for obj in _rendered_objects():
+        annotations = obj["metadata"].get("annotations") or {}
+        where = f"{obj['kind']}/{obj['metadata']['name']}"
+        wave = annotations.get("argocd.argoproj.io/sync-wave")
+        if wave is not None and not re.fullmatch(r"-?\d+", str(wave)):
+            problems.append(f"{where}: sync-wave {wave!r} is not an integer")
+        hooks = annotations.get("argocd.argoproj.io/hook")
+        if hooks is not None and not {h.strip() for h in str(hooks).split(",")} <= _HOOKS:
+            problems.append(f"{where}: hook {hooks!r}")
+        policies = annotations.get("argocd.argoproj.io/hook-delete-policy")
+        if (
+            policies is not None
+            and not {p.strip() for p in str(policies).split(",")} <= _HOOK_DELETE_POLICIES
+        ):
+            problems.append(f"{where}: hook-delete-policy {policies!r}")
+        options = annotations.get("argocd.argoproj.io/sync-options")
+        for option in str(options).split(",") if options is not None else []:
+            if not _RESOURCE_SYNC_OPTIONS.match(option.strip()):
+                problems.append(f"{where}: sync option {option!r}")
+    assert problems == []
