@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate the golden renders: tests/golden/<overlay>.yaml for every overlay under overlays/.
 
-Run it after changing anything in base/ or overlays/, and commit the result with the change:
+Run it after changing anything in base/ or overlays/, and commit the result with the change
+(it also regenerates examples/live/three-node-ha.yaml, the drift demo snapshot):
 
     .venv/bin/python scripts/update_golden.py
 
@@ -41,6 +42,11 @@ def main() -> int:
     for stale in sorted(set(GOLDEN.glob("*.yaml")) - wanted):
         stale.unlink()
         print(f"removed   {stale.relative_to(ROOT)}")
+    # The README's drift demo snapshot is rendered from three-node-ha too: keep it in step.
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from generate_live_example import regenerate
+
+    regenerate()
     return 0
 
 

@@ -756,6 +756,14 @@ def cluster_state(
         )
         for index in range(workers):
             live.append(worker_pod(index, 1 + index % 2, namespace=namespace))
+    for obj in live:  # controllers record what they wrote, like any other manager
+        meta = obj["metadata"]
+        if "managedFields" not in meta:
+            body = {k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")}
+            body["metadata"] = {k: meta[k] for k in ("labels", "annotations", "ownerReferences") if k in meta}
+            provisioned = obj["kind"] == "PersistentVolume"
+            manager = "nfs-client-provisioner" if provisioned else "kube-controller-manager"
+            meta["managedFields"] = [_entry(manager, "Update", fields_v1(body), obj["apiVersion"])]
     for role, name in (roles or {}).items():
         live.append(node(name, role))
     for name in extra_nodes:
