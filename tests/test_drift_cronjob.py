@@ -14,12 +14,14 @@ from gitops_tool.services.rendering import render_overlay
 from tests.conftest import RunCli
 
 COMPONENT = "../../components/drift-cronjob"
+AUDITOR = "../../components/drift-auditor"
 
 
 def _enable(project: Path, overlay: str = "three-node-ha") -> Path:
     path = project / "overlays" / overlay / "kustomization.yaml"
     kustomization = yaml.safe_load(path.read_text(encoding="utf-8"))
-    kustomization.setdefault("components", []).append(COMPONENT)
+    # The CronJob binds the auditor's read-only ClusterRole, which components/drift-auditor ships.
+    kustomization.setdefault("components", []).extend([AUDITOR, COMPONENT])
     path.write_text(yaml.safe_dump(kustomization, sort_keys=False), encoding="utf-8")
     return path.parent
 
@@ -72,6 +74,14 @@ def test_the_audit_runs_read_only_and_unprivileged(project_copy: Path) -> None:
     assert cronjob["spec"]["concurrencyPolicy"] == "Forbid"
     binding = _one(objects, "ClusterRoleBinding", "gitops-drift-auditor-cronjob")
     assert binding["roleRef"]["kind"] == "ClusterRole"
+    role = _one(objects, "ClusterRole", binding["roleRef"]["name"])
+    verbs = {verb for rule in role["rules"] for verb in rule["verbs"]}
+    assert verbs <= {"get", "list", "watch"}
+    # It can read what it audits: the workloads and Nodes (role labels).
+    readable = {
+        (group, r) for rule in role["rules"] for group in rule["apiGroups"] for r in rule["resources"]
+    }
+    assert {("apps", "deployments"), ("", "nodes"), ("", "configmaps")} <= readable
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": "airflow"}
     ]
