@@ -557,3 +557,67 @@ def test_text_and_markdown_reports() -> None:
     assert (
         render.render_text(clean) == "no drift: desired manifests: 0 modified, 0 missing, 0 extra, 1 in sync"
     )
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [p for k, v in value.items() for p in _leaves(v, (*path, k))] or [path]
+    if isinstance(value, list):
+        return [p for i, v in enumerate(value) for p in _leaves(v, (*path, i))] or [path]
+    return [path]
+
+
+def test_fast_path_agrees_with_the_projection_on_mutated_live_objects() -> None:
+    import random
+
+    from gitops_tool.core.drift.fieldsv1 import owners_of
+    from gitops_tool.core.drift.normalise import live_matches, normalise_desired, project_live
+
+    rng = random.Random(5)
+    desired = [DEPLOYMENT, *[json_roundtrip(o) for o in _service_and_secret()]]
+    outcomes = set()
+    for obj in desired:
+        base = ls.simulate_apply(obj, namespace="apps", server_side=rng.random() < 0.5)
+        for _ in range(150):
+            live = copy.deepcopy(base)
+            for _ in range(rng.randint(0, 2)):
+                path = rng.choice([p for p in _leaves(live) if p and p[0] not in ("status",)])
+                parent = live
+                for part in path[:-1]:
+                    parent = parent[part]
+                if rng.random() < 0.5:
+                    del parent[path[-1]]
+                else:
+                    parent[path[-1]] = rng.choice(["x", 0, None, "", {}, [], "500m", True])
+            owners = owners_of(live.get("metadata", {}).get("managedFields"), ManagerPolicy())
+            nd = normalise_desired(obj)
+            expected = project_live(nd, live, owners) == nd
+            assert live_matches(nd, live, owners) == expected, path
+            outcomes.add(expected)
+    assert outcomes == {True, False}
+
+
+def json_roundtrip(obj: dict[str, Any]) -> dict[str, Any]:
+    import json
+
+    return dict(json.loads(json.dumps(obj)))
+
+
+def _service_and_secret() -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "web", "namespace": "apps"},
+            "spec": {
+                "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": "http", "name": "http"}],
+            },
+        },
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "apps"},
+            "stringData": {"a": "b"},
+        },
+    ]

@@ -16,7 +16,7 @@ from gitops_tool.core.drift.fieldsv1 import ManagerPolicy, owners_of
 from gitops_tool.core.drift.ignore import IgnoreRule, apply_rules
 from gitops_tool.core.drift.model import MASK, Difference, DriftReport, ResourceResult, Status
 from gitops_tool.core.drift.nodes import node_role_results
-from gitops_tool.core.drift.normalise import Explanation, normalise_desired, project_live
+from gitops_tool.core.drift.normalise import Explanation, live_matches, normalise_desired, project_live
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, ObjectRef, group_of, kind_rank, ref_of
 from gitops_tool.errors import ValidationInputError
 
@@ -112,8 +112,7 @@ def compare_object(
         d_obj, l_obj = apply_rules(inp.rules, ref, desired, live, warnings)
     owners = owners_of((l_obj.get("metadata") or {}).get("managedFields"), inp.policy)
     nd = normalise_desired(d_obj)
-    nl = project_live(nd, l_obj, owners)
-    if nd == nl:
+    if live_matches(nd, l_obj, owners):  # the fast path: no projection built, stops at a difference
         return _result(desired, ref, Status.IN_SYNC, live=live)
     explanation = Explanation()
     nl = project_live(nd, l_obj, owners, explanation)

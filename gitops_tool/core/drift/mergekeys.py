@@ -54,8 +54,8 @@ def key_of(spec: KeySpec, item: Mapping[str, Any]) -> Key | None:
     values = []
     for name, default in spec:
         value = item.get(name, default)
-        if value is None:
-            return None
+        if value is None or isinstance(value, (dict, list)):
+            return None  # absent or malformed: pair by position instead
         # 80 and "80" are one key: desired int-or-string values are normalised to strings.
         values.append(str(value) if isinstance(value, int) and not isinstance(value, bool) else value)
     return tuple(values)

@@ -399,3 +399,114 @@ def _project_metadata(
     watch = root.field("metadata") if root is not _NOTHING else _NOTHING
     out = projector.dict_(d, trimmed, watch, "metadata", path)
     return {k: v for k, v in out.items() if not is_empty(v)}
+
+
+class _Checker:
+    """``project_live(d, live) == d`` without building the projection: stops at the first difference.
+
+    The fast path of every comparison (nearly all objects are in sync); it must agree exactly with
+    ``project_live``, which tests check on realistic objects.
+    """
+
+    def __init__(self) -> None:
+        self.projector = _Projector(None)
+
+    def dict_(self, d: Mapping[str, Any], live: Mapping[str, Any], watch: _Watch, key: str) -> bool:
+        watched = watch is not _NOTHING
+        seen = 0
+        for k, lv in live.items():
+            dv = d.get(k, _ABSENT)
+            if dv is _ABSENT:
+                if watched and not is_empty(lv):
+                    kept, _ = self.projector.live_only(lv, watch.field(k), k, key, None)
+                    if kept is not _ABSENT:
+                        return False
+                continue
+            seen += 1
+            cls = lv.__class__
+            if cls is dict:
+                if dv.__class__ is not dict:
+                    return bool(normalise_value(lv, k, key) == dv)
+                if not self.dict_(dv, lv, watch.field(k) if watched else _NOTHING, k):
+                    return False
+            elif cls is list:
+                if dv.__class__ is not list:
+                    return bool(normalise_value(lv, k, key) == dv)
+                if not self.list_(dv, lv, watch.field(k) if watched else _NOTHING, k):
+                    return False
+            else:
+                special = key in _QUANTITY_MAPS or k in _SPECIAL_SCALARS
+                if (normalise_scalar(lv, k, key) if special else lv) != dv:
+                    return False
+        return seen == len(d)
+
+    def list_(self, d: list[Any], live: list[Any], watch: _Watch, key: str) -> bool:
+        if not (d and live and isinstance(d[0], dict) and isinstance(live[0], dict)):
+            return bool([normalise_value(v, key) for v in live] == d)
+        spec = key_spec(key, d[0])
+        if spec is not None:
+            live_keys = [key_of(spec, item) if isinstance(item, dict) else None for item in live]
+            desired_keys = [key_of(spec, item) if isinstance(item, dict) else None for item in d]
+            unique = len(set(live_keys)) == len(live_keys)
+            if None not in live_keys and None not in desired_keys and unique:
+                by_key = dict(zip(live_keys, live, strict=True))
+                return self._by_key(d, desired_keys, by_key, spec, watch, key)
+        # Paired by position, as project_live does; a different length always differs there.
+        if len(live) != len(d):
+            return False
+        la = watch.la if isinstance(watch.la, list) else []
+        for i, lv in enumerate(live):
+            sub = _Watch(la[i], (), ()) if i < len(la) else _NOTHING
+            dv = d[i]
+            if isinstance(dv, dict) and isinstance(lv, dict):
+                if not self.dict_(dv, lv, sub, key):
+                    return False
+            elif isinstance(dv, list) and isinstance(lv, list):
+                if not self.list_(dv, lv, sub, key):
+                    return False
+            elif normalise_value(lv, key, key) != dv:
+                return False
+        return True
+
+    def _by_key(  # noqa: PLR0917 - hot path
+        self,
+        d: list[Any],
+        desired_keys: list[Any],
+        by_key: dict[Any, Any],
+        spec: Any,
+        watch: _Watch,
+        key: str,
+    ) -> bool:
+        la_by_key: dict[Any, Any] = {}
+        if isinstance(watch.la, list):
+            for item in watch.la:
+                k = key_of(spec, item) if isinstance(item, dict) else None
+                if k is not None:
+                    la_by_key[k] = item
+        watched = watch is not _NOTHING
+        for dk, ditem in zip(desired_keys, d, strict=True):
+            litem = by_key.pop(dk, None)
+            if litem is None:
+                return False
+            sub = watch.item(litem, la_by_key.get(dk)) if watched else _NOTHING
+            if not self.dict_(ditem, litem, sub, key):
+                return False
+        if watched:
+            for lk, litem in by_key.items():
+                if watch.why_item(litem, lk in la_by_key) is not None:
+                    return False
+        return True
+
+
+def live_matches(desired: Mapping[str, Any], live: Mapping[str, Any], owners: Owners = NO_OWNERS) -> bool:
+    """Whether ``project_live(desired, live, owners) == desired``, computed without the projection."""
+    la = last_applied_of(live)
+    root = _Watch(la, owners.applier, owners.imperative) if la or owners is not NO_OWNERS else _NOTHING
+    checker = _Checker()
+    trimmed = {k: v for k, v in live.items() if k not in ("apiVersion", "kind", "status", "metadata")}
+    wanted = {k: v for k, v in desired.items() if k != "metadata"}
+    if not checker.dict_(wanted, trimmed, root, ""):
+        return False
+    desired_meta = desired.get("metadata") or {}
+    meta = _project_metadata(desired_meta, live.get("metadata") or {}, root, checker.projector, None)
+    return meta == desired_meta

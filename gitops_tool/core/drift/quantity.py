@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from functools import lru_cache
 
 _BINARY = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "Pi": 1024**5, "Ei": 1024**6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
@@ -87,8 +88,13 @@ def server_form(text: str | int | float) -> str:
 def normalise_quantity(value: object) -> object:
     """The canonical spelling when ``value`` is a quantity, else ``value`` unchanged."""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
-        try:
-            return canonical(parse_quantity(value))
-        except ValueError:
-            return value
+        return _canonical_or_same(value)
     return value
+
+
+@lru_cache(maxsize=4096)  # the same few spellings ("500m", "1Gi") repeat across every object
+def _canonical_or_same(value: str | int | float) -> str | int | float:
+    try:
+        return canonical(parse_quantity(value))
+    except ValueError:
+        return value
