@@ -22,7 +22,7 @@ from gitops_tool.core.network_reach import (
 )
 from gitops_tool.core.objects import Manifest
 from gitops_tool.services.rendering import render_overlay
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, RunCli
 from tests.manifests_support import HA, LEGACY, rendered
 
 EXTERNAL = "external client"
@@ -230,3 +230,34 @@ def test_host_network_pods_are_outside_network_policy() -> None:
     assert not policies.isolated(host)
     assert policies.allows(STRANGER, host, Port(9100))
     assert not policies.allows(STRANGER, DB, Port(5432))
+
+
+# --- LoadBalancer source ranges: one overlay setting ---------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", [HA, LEGACY])
+def test_one_overlay_file_sets_the_source_ranges_of_every_load_balancer(
+    overlay: str, run_cli: RunCli, project_copy: Path
+) -> None:
+    setting = project_copy / overlay / "lb-source-ranges.yaml"
+    setting.write_text(setting.read_text().replace("10.0.0.0/8", "192.168.10.0/24"))
+    rendered_ = parse_manifests(run_cli("render", overlay, cwd=project_copy).out, overlay)
+    balancers = {
+        o["metadata"]["name"]: o["spec"]["loadBalancerSourceRanges"]
+        for o in rendered_
+        if o["kind"] == "Service" and o["spec"].get("type") == "LoadBalancer"
+    }
+    assert balancers == {"airflow-webserver": ["192.168.10.0/24"], "grafana": ["192.168.10.0/24"]}
+    # The shipped default is private.
+    assert {
+        r for o in rendered(overlay) for r in (o.get("spec") or {}).get("loadBalancerSourceRanges", [])
+    } == {"10.0.0.0/8"}
+
+
+def test_a_load_balancer_open_to_the_internet_fails_validation(run_cli: RunCli, project_copy: Path) -> None:
+    setting = project_copy / HA / "lb-source-ranges.yaml"
+    setting.write_text(setting.read_text().replace("10.0.0.0/8", "0.0.0.0/0"))
+    result = run_cli("validate", HA, cwd=project_copy)
+    assert result.code == 1
+    assert "[lb-source-ranges]: Service/airflow/airflow-webserver" in result.out
+    assert "[lb-source-ranges]: Service/airflow/grafana" in result.out

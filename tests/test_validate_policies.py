@@ -41,9 +41,12 @@ NODE_ROLE_VALUES = (
 
 def _pin_scheduler_2_to_scheduler_1(project: Path) -> None:
     kustomization = project / HA / "kustomization.yaml"
+    text = kustomization.read_text()
+    assert "\npatches:\n" in text  # the overlay's own patches (lb-source-ranges.yaml) stay
     kustomization.write_text(
-        kustomization.read_text()
-        + f"""patches:
+        text.replace(
+            "\npatches:\n",
+            f"""\npatches:
   - target:
       kind: Deployment
       name: airflow-scheduler-2
@@ -51,7 +54,9 @@ def _pin_scheduler_2_to_scheduler_1(project: Path) -> None:
       - op: replace
         path: {NODE_ROLE_VALUES}
         value: [scheduler-1]
-"""
+""",
+            1,
+        )
     )
 
 
