@@ -48,6 +48,7 @@ def healthy() -> ClusterSnapshot:
     return ClusterSnapshot(
         now=NOW,
         pods=[
+            pod("test-nfs-pod", "node-1", phase="Succeeded"),
             pod("airflow-scheduler-1-a", "node-2", scheduler=True),
             pod("airflow-scheduler-2-b", "node-3", scheduler=True),
         ],
@@ -81,6 +82,7 @@ def test_a_healthy_cluster_passes_every_check() -> None:
         ("pending pods", Status.PASS),
         ("node labels", Status.PASS),
         ("NFS server and provisioner", Status.PASS),
+        ("NFS write/read test", Status.PASS),
         ("PVCs bound", Status.PASS),
         ("schedulers", Status.PASS),
         ("executor RBAC", Status.PASS),
@@ -106,6 +108,15 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
         healthy(),
         pods=[
             pending,
+            {
+                "metadata": {"name": "test-nfs-pod"},
+                "status": {
+                    "phase": "Failed",
+                    "containerStatuses": [
+                        {"name": "test-nfs", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}
+                    ],
+                },
+            },
             pod("airflow-scheduler-1-a", "node-2", scheduler=True),
             pod("airflow-scheduler-2-b", "node-2", scheduler=True),
         ],
@@ -136,11 +147,12 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
     assert "node-2: 2 schedulers on one node" in results["schedulers"].items[0]
     assert results["node labels"].hint == "gitops-tool nodes apply --overlay overlays/three-node-ha --yes"
     assert results["PVCs bound"].items == ["airflow-dags: Pending"]
+    assert results["NFS write/read test"].detail == "test-nfs-pod Failed: exit code 1 (Error)"
     assert results["NFS server and provisioner"].items == ["Deployment/nfs-client-provisioner: 0/1 ready"]
     assert "may not: create pods" in results["executor RBAC"].detail
     assert results["warning events"].items == ["Pod/p: FailedMount: mount failed"]
     text = report_text(results.values())
-    assert text.count("hint:") == 7
+    assert text.count("hint:") == 8
 
 
 def test_unknown_when_the_api_server_cannot_be_asked() -> None:

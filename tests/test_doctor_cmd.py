@@ -58,6 +58,7 @@ def healthy() -> list[dict[str, Any]]:
         _pod("airflow-scheduler-2-def", "node-3", SCHEDULER),
         _pvc("airflow-dags"),
         _pvc("airflow-logs"),
+        {**_pod("test-nfs-pod", "node-1", {}), "status": {"phase": "Succeeded"}},
     ]
 
 
@@ -79,6 +80,7 @@ def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: P
             "PASS    pending pods",
             "PASS    node labels",
             "PASS    NFS server and provisioner",
+            "PASS    NFS write/read test",
             "PASS    PVCs bound",
             "PASS    schedulers",
             "PASS    executor RBAC",
@@ -151,6 +153,7 @@ def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli
             "pending pods": "fail",
             "node labels": "fail",
             "NFS server and provisioner": "fail",
+            "NFS write/read test": "pass",
             "PVCs bound": "fail",
             "schedulers": "fail",
             "executor RBAC": "fail",

@@ -165,6 +165,32 @@ def check_nfs(snapshot: ClusterSnapshot) -> CheckResult:
     )
 
 
+NFS_TEST_POD = "test-nfs-pod"
+
+
+def check_nfs_round_trip(snapshot: ClusterSnapshot) -> CheckResult:
+    """The seed's `kubectl logs test-nfs-pod`: the pod writes a file to the share and reads it back."""
+    name = "NFS write/read test"
+    pod = next((p for p in snapshot.pods if _name(p) == NFS_TEST_POD), None)
+    if pod is None:
+        return CheckResult(name, Status.UNKNOWN, f"no pod {NFS_TEST_POD} (Argo CD re-creates it on a sync)")
+    phase = str((pod.get("status") or {}).get("phase") or "Pending")
+    if phase == "Succeeded":
+        return CheckResult(name, Status.PASS, f"{NFS_TEST_POD} wrote and read back a file on the share")
+    detail = phase
+    for status in (pod.get("status") or {}).get("containerStatuses") or []:
+        done = (status.get("state") or {}).get("terminated") or {}
+        if done:
+            detail = f"{phase}: exit code {done.get('exitCode')} ({done.get('reason', '')})"
+    return CheckResult(
+        name,
+        Status.FAIL,
+        f"{NFS_TEST_POD} {detail}",
+        f"the share must be mounted and writable by uid 50000 / gid 0; read the pod's log "
+        f"(kubectl -n {NAMESPACE} logs {NFS_TEST_POD})",
+    )
+
+
 def check_pvcs(snapshot: ClusterSnapshot) -> CheckResult:
     if not snapshot.pvcs:
         return CheckResult(
@@ -312,6 +338,7 @@ CHECKS = (
     check_pending_pods,
     check_node_labels,
     check_nfs,
+    check_nfs_round_trip,
     check_pvcs,
     check_schedulers,
     check_executor_rbac,
