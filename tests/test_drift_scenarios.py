@@ -339,3 +339,20 @@ def test_kubeconfig_without_the_context(run_cli: RunCli, tmp_path: Path) -> None
     assert result.code == 2
     assert result.err.strip().endswith("has no context 'prod' (contexts: emulated)")
     assert api.requests == []
+
+
+def test_large_namespaces_are_listed_page_by_page(drift: Drift, cluster: list[dict[str, Any]]) -> None:
+    others = [
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": f"team-config-{i:03}", "namespace": "airflow"},
+            "data": {"i": str(i)},
+        }
+        for i in range(520)
+    ]
+    result, _, api = drift([*cluster, *others])
+    assert result.code == 0, result.out
+    pages = [r for r in api.requests if r.path == "/api/v1/namespaces/airflow/configmaps"]
+    assert len(pages) == 2 and "continue" in pages[1].query
+    assert api.methods() == {"GET"}
