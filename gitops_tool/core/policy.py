@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gitops_tool.core.conventions import NODE_ROLE_LABEL, POLICY_EXCEPTION_PREFIX, SCHEDULER_ROLE_PREFIX
+from gitops_tool.core.images import pod_spec
 from gitops_tool.core.node_roles import parse_role_mapping
 from gitops_tool.core.objects import Manifest, describe
 from gitops_tool.core.validation import Violation
@@ -19,15 +20,6 @@ Layout = Literal["ha", "legacy"]
 LAYOUTS: tuple[Layout, ...] = ("ha", "legacy")
 
 _SCHEDULER_ROLE = re.compile(rf"^{re.escape(SCHEDULER_ROLE_PREFIX)}[0-9]+$")
-_POD_TEMPLATE_PATHS = {
-    "Deployment": ("spec", "template", "spec"),
-    "StatefulSet": ("spec", "template", "spec"),
-    "DaemonSet": ("spec", "template", "spec"),
-    "ReplicaSet": ("spec", "template", "spec"),
-    "Job": ("spec", "template", "spec"),
-    "CronJob": ("spec", "jobTemplate", "spec", "template", "spec"),
-    "Pod": ("spec",),
-}
 
 
 @dataclass(frozen=True)
@@ -68,8 +60,8 @@ def decide_layout(node_roles_doc: Any | None, objects: Iterable[Manifest], sourc
 
 def required_roles(obj: Manifest) -> set[str]:
     """Node roles the pods of ``obj`` are required onto (nodeSelector or required node affinity)."""
-    spec = _dig(obj, _POD_TEMPLATE_PATHS.get(str(obj.get("kind")), ()))
-    if not isinstance(spec, Mapping):
+    spec = pod_spec(obj)
+    if spec is None:
         return set()
     roles: set[str] = set()
     selector = spec.get("nodeSelector")
