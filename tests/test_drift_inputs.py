@@ -194,3 +194,20 @@ def test_ignore_file_and_bad_ignore_file(run_cli: RunCli, tmp_path: Path) -> Non
     broken = _bad(tmp_path, "broken.yaml", "ignoreDifferences:\n  - jsonPointers: [/a]\n")
     result = run_cli("drift", "--desired-file", desired, "--live-file", live, "--ignore-file", broken)
     assert result.code == 2 and "ignore rule #1 needs a kind" in result.err
+
+
+def test_a_copy_without_git_history_renders_its_files(run_cli: RunCli, project_copy: Path) -> None:
+    example = str(REPO_ROOT / "examples" / "live" / "three-node-ha.yaml")
+    result = run_cli(
+        "drift", "overlays/three-node-ha", "--live-file", example, "-o", "json", cwd=project_copy
+    )
+    assert result.code == 1, result.err
+    assert json.loads(result.out)["ref"] == "worktree"
+    assert result.err.strip() == (
+        "gitops-tool: warning: not inside a Git repository: rendered the files as they are (--worktree)"
+    )
+    result = run_cli(
+        "drift", "overlays/three-node-ha", "--ref", "HEAD", "--live-file", example, cwd=project_copy
+    )
+    assert result.code == 2
+    assert "is not inside a Git repository" in result.err

@@ -40,6 +40,16 @@ def repository_root(start: Path) -> Path:
     return Path(repo.working_tree_dir).resolve()
 
 
+def in_git_work_tree(start: Path) -> bool:
+    import git
+
+    try:
+        git.Repo(start, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        return False
+    return True
+
+
 @contextmanager
 def tree_at(start: Path, rev: str) -> Iterator[CommitTree]:
     """The repository holding ``start`` as it is at ``rev``, exported to a temporary folder."""

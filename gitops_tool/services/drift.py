@@ -56,6 +56,7 @@ class Desired:
     rules: list[IgnoreRule] = field(default_factory=list)
     # Where Argo CD puts objects rendered without a namespace (the Application's destination).
     default_namespace: str | None = None
+    notes: list[str] = field(default_factory=list)  # shown as warnings with the report
 
 
 def check_request(request: DriftRequest) -> None:
@@ -82,27 +83,38 @@ def run_drift(request: DriftRequest, progress: Progress = lambda _m: None) -> Dr
     extra_rules = _ignore_file_rules(request.ignore_file)
     live_from_file = _live_file(request.live_file) if request.live_file is not None else None
     with desired_state(request) as desired:
-        rules = desired.rules + extra_rules
-        if live_from_file is not None:
-            nodes = [o for o in live_from_file if o.get("kind") == "Node" and o.get("apiVersion") == "v1"]
-            namespace = _default_namespace(request, desired)
-            objects = desired.objects
-            if namespace:  # both sides: hand-written snapshots may leave namespaces out too
-                objects = [_with_namespace(o, namespace) for o in objects]
-                live_from_file = [_with_namespace(o, namespace) for o in live_from_file]
-            inp = DriftInput(
-                objects,
-                live_from_file,
-                desired.overlay,
-                desired.ref,
-                request.namespace,
-                rules,
-                ManagerPolicy(request.appliers, request.imperative),
-                node_roles=desired.node_roles,
-                nodes=nodes or None,
-            )
-            return compare(inp)
-        return _against_cluster(request, desired, rules, progress)
+        report = _compare_with_live(request, desired, desired.rules + extra_rules, live_from_file, progress)
+        report.warnings[:0] = desired.notes
+        return report
+
+
+def _compare_with_live(
+    request: DriftRequest,
+    desired: Desired,
+    rules: list[IgnoreRule],
+    live_from_file: list[Manifest] | None,
+    progress: Progress,
+) -> DriftReport:
+    if live_from_file is not None:
+        nodes = [o for o in live_from_file if o.get("kind") == "Node" and o.get("apiVersion") == "v1"]
+        namespace = _default_namespace(request, desired)
+        objects = desired.objects
+        if namespace:  # both sides: hand-written snapshots may leave namespaces out too
+            objects = [_with_namespace(o, namespace) for o in objects]
+            live_from_file = [_with_namespace(o, namespace) for o in live_from_file]
+        inp = DriftInput(
+            objects,
+            live_from_file,
+            desired.overlay,
+            desired.ref,
+            request.namespace,
+            rules,
+            ManagerPolicy(request.appliers, request.imperative),
+            node_roles=desired.node_roles,
+            nodes=nodes or None,
+        )
+        return compare(inp)
+    return _against_cluster(request, desired, rules, progress)
 
 
 def _against_cluster(
@@ -160,17 +172,22 @@ def desired_state(request: DriftRequest) -> Iterator[Desired]:
             _overlay_data(desired, root, path)
         yield desired
         return
+    from gitops_tool.adapters.git_tree import in_git_work_tree, repository_root, tree_at
+
     overlay = request.overlay or c.DEFAULT_OVERLAY
     renderer = KustomizeRenderer(resolve_kustomize(request.kustomize))
-    if request.worktree:
+    # A copy without Git history (a downloaded archive) has no HEAD: its files are all there is.
+    no_history = request.ref is None and not in_git_work_tree(Path.cwd())
+    if request.worktree or no_history:
         path = resolve_overlay(overlay)
         root = _repo_root_or(path)
         label = _relative(path, root)
         desired = Desired(_render(renderer, path, label), label, "worktree")
+        if no_history:
+            desired.notes.append("not inside a Git repository: rendered the files as they are (--worktree)")
         _overlay_data(desired, root, path)
         yield desired
         return
-    from gitops_tool.adapters.git_tree import repository_root, tree_at
 
     rev = request.ref or "HEAD"
     root = repository_root(Path.cwd())
