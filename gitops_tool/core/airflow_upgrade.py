@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_tool.core.conventions import AIRFLOW_IMAGE_REPOSITORY
-from gitops_tool.core.images import ImageRef, containers, embedded_pods, parse_image, pod_spec
-from gitops_tool.core.objects import Manifest, describe
+from gitops_tool.core.images import ImageRef, container_images, parse_image
+from gitops_tool.core.objects import Manifest
 from gitops_tool.errors import UserError
 
 _TAG = re.compile(
@@ -88,17 +88,10 @@ def image_uses(objects: Iterable[Manifest]) -> list[ImageUse]:
     """Every apache/airflow reference in rendered objects: containers, and the worker pod templates
     kept as text in ConfigMaps (pod_template_file), which kustomize's images transformer never sees."""
     uses: list[ImageUse] = []
-    for obj in objects:
-        owner = describe(obj)
-        pods: list[tuple[str, Manifest]] = [(owner, obj)]
-        pods += [(f"{owner} (pod template)", pod) for pod in embedded_pods(obj)]
-        for label, pod in pods:
-            spec = pod_spec(pod)
-            for container in containers(spec) if spec else ():
-                reference = str(container.get("image", ""))
-                image = parse_image(reference)
-                if _is_airflow(image):
-                    uses.append(ImageUse(f"{label} [{container.get('name', '?')}]", reference, image.tag))
+    for where, reference in container_images(objects):
+        image = parse_image(reference)
+        if _is_airflow(image):
+            uses.append(ImageUse(where, reference, image.tag))
     return uses
 
 

@@ -101,9 +101,11 @@ class ImageUse:
     workloads: list[str] = field(default_factory=list)
 
 
-def image_uses(objects: Iterable[Manifest]) -> list[ImageUse]:
-    """Every image with the workloads (and worker pod templates) that run it, sorted by image."""
-    uses: dict[ImageRef, ImageUse] = {}
+def container_images(objects: Iterable[Manifest]) -> Iterator[tuple[str, str]]:
+    """``(where, image reference)`` for every container of every workload and worker pod template.
+
+    ``where`` reads ``Deployment/airflow/web [web]`` or ``ConfigMap/airflow/t (pod template) [base]``.
+    """
     for obj in objects:
         owner = describe(obj)
         pods: list[tuple[str, Manifest]] = [(owner, obj)]
@@ -111,9 +113,15 @@ def image_uses(objects: Iterable[Manifest]) -> list[ImageUse]:
         for label, pod in pods:
             spec = pod_spec(pod)
             for container in containers(spec) if spec else ():
-                image = parse_image(str(container.get("image", "")))
-                use = uses.setdefault(image, ImageUse(image))
-                where = f"{label} [{container.get('name', '?')}]"
-                if where not in use.workloads:
-                    use.workloads.append(where)
+                yield f"{label} [{container.get('name', '?')}]", str(container.get("image", ""))
+
+
+def image_uses(objects: Iterable[Manifest]) -> list[ImageUse]:
+    """Every image with the workloads (and worker pod templates) that run it, sorted by image."""
+    uses: dict[ImageRef, ImageUse] = {}
+    for where, reference in container_images(objects):
+        image = parse_image(reference)
+        use = uses.setdefault(image, ImageUse(image))
+        if where not in use.workloads:
+            use.workloads.append(where)
     return [uses[key] for key in sorted(uses)]
