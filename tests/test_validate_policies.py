@@ -138,3 +138,30 @@ def test_a_repository_without_policies_says_so(run_cli: RunCli, project_copy: Pa
     result = run_cli("validate", HA, cwd=project_copy)
     assert result.code == 0, result.out + result.err
     assert "skipped: policies: the repository has no policies/ folder; none was checked" in result.out
+
+
+def test_enforcing_the_restricted_profile_names_exactly_the_pods_it_would_reject(
+    run_cli: RunCli, project_copy: Path
+) -> None:
+    """The namespace enforces `privileged` today; this is the list that keeps it from `restricted`."""
+    namespace = project_copy / "base/namespace/namespace.yaml"
+    text = namespace.read_text()
+    assert "pod-security.kubernetes.io/enforce: privileged" in text
+    namespace.write_text(text.replace("enforce: privileged", "enforce: restricted"))
+    result = run_cli("validate", HA, "--output", "json", cwd=project_copy)
+    assert result.code == 1
+    rejected = {
+        (v["object"], v["message"].rsplit(": ", 1)[1])
+        for v in _report(result.out)[HA]["violations"]
+        if v["rule"] == "pod-security-restricted"
+    }
+    assert {obj for obj, _ in rejected} == {
+        "Deployment/airflow/nfs-server",
+        "Deployment/airflow/nfs-client-provisioner",
+        "DaemonSet/airflow/node-exporter",
+        "Deployment/airflow/prometheus",
+        "StatefulSet/airflow/postgres",
+    }
+    assert ("Deployment/airflow/nfs-client-provisioner", "the pod mounts a nfs volume") in rejected
+    assert ("StatefulSet/airflow/postgres", "it adds capability CHOWN") in rejected
+    assert ("DaemonSet/airflow/node-exporter", "the pod sets hostNetwork") in rejected
