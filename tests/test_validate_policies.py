@@ -150,9 +150,11 @@ def test_enforcing_the_restricted_profile_names_exactly_the_pods_it_would_reject
     namespace.write_text(text.replace("enforce: privileged", "enforce: restricted"))
     result = run_cli("validate", HA, "--output", "json", cwd=project_copy)
     assert result.code == 1
+    violations = _report(result.out)[HA]["violations"]
+    assert isinstance(violations, list)
     rejected = {
         (v["object"], v["message"].rsplit(": ", 1)[1])
-        for v in _report(result.out)[HA]["violations"]
+        for v in violations
         if v["rule"] == "pod-security-restricted"
     }
     assert {obj for obj, _ in rejected} == {
