@@ -3,7 +3,7 @@ package gitops.containers
 
 import data.gitops.lib
 
-rules := {"container-resources", "image-pinned", "container-probes"}
+rules := {"container-resources", "image-pinned", "image-digest", "container-probes"}
 
 resource_fields := [["requests", "cpu"], ["requests", "memory"], ["limits", "cpu"], ["limits", "memory"]]
 
@@ -56,6 +56,28 @@ deny contains f if {
 	not lib.excepted(e.obj, "image-pinned")
 	f := lib.finding("image-pinned", e.obj, concat("", [e.path, ".image"]), concat("", [
 		"container ", e.c.name, " has no image; set an image with an exact version tag",
+	]))
+}
+
+# Digests are never invented: an operator who has recorded the real digests (`gitops-tool images`
+# lists every image) turns this on for an overlay by annotating its Namespace
+# policy.gitops-tool.io/require-image-digests: "true"; from then on every image must be tag@sha256:...
+require_digests_annotation := "policy.gitops-tool.io/require-image-digests"
+
+digests_required if {
+	some ns in input.objects
+	ns.kind == "Namespace"
+	lib.annotations(ns)[require_digests_annotation] == "true"
+}
+
+deny contains f if {
+	digests_required
+	some e in lib.containers
+	image := object.get(e.c, "image", "")
+	not regex.match(`@sha(256|512):[0-9a-f]{32,}$`, image)
+	not lib.excepted(e.obj, "image-digest")
+	f := lib.finding("image-digest", e.obj, concat("", [e.path, ".image"]), concat("", [
+		"container ", e.c.name, " image ", image, " has no digest, and the namespace requires digests (", require_digests_annotation, "); append the image's real @sha256: digest",
 	]))
 }
 

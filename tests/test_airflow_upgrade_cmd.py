@@ -165,3 +165,25 @@ def test_after_the_sync_drift_reports_nothing(repo: Path, run_cli: RunCli, tmp_p
             "unknown": 0,
         }
         assert api.methods() == {"GET"}
+
+
+def test_a_repository_requiring_digests_refuses_an_upgrade_that_would_drop_them(
+    repo: Path, run_cli: RunCli
+) -> None:
+    """The new tag's digest is unknown (digests are never invented): the upgrade stops, unchanged."""
+    namespace = repo / "base" / "namespace" / "namespace.yaml"
+    namespace.write_text(
+        namespace.read_text().replace(
+            "  annotations:\n",
+            '  annotations:\n    policy.gitops-tool.io/require-image-digests: "true"\n',
+            1,
+        )
+    )
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "require digests")
+    head = git(repo, "rev-parse", "HEAD")
+    result = run_cli("upgrade-airflow", "2.11.1", cwd=repo)
+    assert result.code == 2
+    assert "would not validate after the upgrade, nothing was changed" in result.err
+    assert "has no digest, and the namespace requires digests" in result.err
+    assert git(repo, "rev-parse", "HEAD") == head and git(repo, "status", "--porcelain") == ""
