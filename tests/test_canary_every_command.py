@@ -1,0 +1,166 @@
+"""Every command of the Typer app, on its error paths (and cheap happy paths), with canary
+credentials planted: Secret data in a live file and in the emulated API server, kubeconfig tokens
+and passwords, a repository URL with a password. No canary may appear, raw or base64-encoded, in
+stdout, stderr or the log records. The commands are enumerated from the app: a new command without
+an entry here fails the test. (tests/test_clusterops_canary.py covers the cluster commands'
+happy paths and every kind of API failure in depth.)"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer.main
+import yaml
+
+from gitops_tool.cli.app import _register, app
+from tests.cluster_support import CANARY_TOKEN, CANARY_VALUE, secret_object
+from tests.conftest import REPO_ROOT, RunCli
+from tests.kubeapi import KubeApiServer
+
+CANARY_PASSWORD = "canary-password-91c4e7"
+CANARY_KEY = "canary-client-key-3d8f0a"
+
+
+def _forms(value: str) -> list[str]:
+    return [value, base64.b64encode(value.encode()).decode().rstrip("=")]
+
+
+CANARIES = [
+    form for value in (CANARY_TOKEN, CANARY_VALUE, CANARY_PASSWORD, CANARY_KEY) for form in _forms(value)
+]
+
+K = "{kubeconfig}"  # replaced by a kubeconfig carrying the canary token, which the server rejects
+LIVE = "{live}"  # replaced by a live-objects file holding a Secret with canary data
+TMP = "{tmp}"
+
+# command path -> invocations (arguments after the path). Each runs against the repository.
+INVOCATIONS: dict[str, list[list[str]]] = {
+    "render": [["overlays/nope"], ["overlays/three-node-ha"]],
+    "validate": [["overlays/nope"]],
+    "images": [["overlays/nope"], ["overlays/three-node-ha"]],
+    "add-scheduler": [["0"], ["3", "--dry-run"]],
+    "remove-scheduler": [["99", "--dry-run"]],
+    "schedulers": [[]],
+    "restore": [
+        ["airflow-20261127T020000Z.dump"],
+        ["airflow-20261127T020000Z.dump", "--yes", "--kubeconfig", K],
+    ],
+    "drift": [
+        ["overlays/three-node-ha", "--live-file", LIVE],
+        ["overlays/three-node-ha", "--live-file", LIVE, "--output", "json"],
+        ["overlays/three-node-ha", "--kubeconfig", K],
+    ],
+    "doctor": [["--kubeconfig", K]],
+    "upgrade-airflow": [["not-a-version"]],
+    "argocd app": [
+        ["three-node-ha", "--repo-url", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"]
+    ],
+    "secrets init": [["--kubeconfig", K], ["--output", str(REPO_ROOT / "secret.yaml")]],
+    "secrets rotate": [["--kubeconfig", K]],
+    "nodes check": [["--kubeconfig", K]],
+    "nodes apply": [["--yes", "--kubeconfig", K]],
+    "backup now": [["--kubeconfig", K]],
+    "backup list": [["--kubeconfig", K]],
+    "dags push": [[f"{TMP}/dags", "--kubeconfig", K]],
+    "dags rollback": [["--kubeconfig", K]],
+    "dags status": [["--kubeconfig", K]],
+    "migrate plan": [["--kubeconfig", K]],
+    "migrate check": [["--kubeconfig", K]],
+    "migrate switch": [["--to", "overlays/nope"]],
+    "policy test": [["--policies", f"{TMP}/no-policies"]],
+}
+
+
+def _command_paths() -> list[str]:
+    _register()
+
+    def walk(command: Any, prefix: list[str]) -> Iterator[str]:
+        # Typer vendors its own click (typer._click): recognise groups by their commands.
+        if hasattr(command, "commands"):
+            for name, sub in command.commands.items():
+                yield from walk(sub, [*prefix, name])
+        else:
+            yield " ".join(prefix)
+
+    return sorted(walk(typer.main.get_command(app), []))
+
+
+def test_every_command_has_canary_invocations() -> None:
+    assert sorted(INVOCATIONS) == _command_paths()
+
+
+@pytest.fixture
+def api() -> Iterator[KubeApiServer]:
+    # The server expects another token: every cluster command takes its 401 path with the canary.
+    with KubeApiServer(token="the-right-token") as server:
+        server.add_all(
+            [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "airflow"}}, secret_object()]
+        )
+        yield server
+
+
+def _kubeconfig(api: KubeApiServer, folder: Path) -> str:
+    path = api.kubeconfig(folder, token=CANARY_TOKEN)
+    config = yaml.safe_load(path.read_text())
+    config["users"][0]["user"].update({"username": "admin", "password": CANARY_PASSWORD})
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def _live_file(folder: Path) -> str:
+    secret = secret_object()
+    secret["metadata"]["labels"] = {
+        "app.kubernetes.io/part-of": "airflow",
+        "app.kubernetes.io/managed-by": "gitops-tool",
+    }
+    secret["stringData"] = {"extra": CANARY_VALUE}
+    path = folder / "live.yaml"
+    path.write_text(yaml.safe_dump(secret))
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "invocation",
+    [(path, args) for path, runs in INVOCATIONS.items() for args in runs],
+    ids=lambda v: f"{v[0]} {' '.join(v[1])}"[:60],
+)
+def test_no_output_carries_a_canary(
+    invocation: tuple[str, list[str]],
+    api: KubeApiServer,
+    tmp_path: Path,
+    run_cli: RunCli,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    path, args = invocation
+    (tmp_path / "dags").mkdir()
+    (tmp_path / "dags" / "dag.py").write_text(f"PASSWORD = {CANARY_VALUE!r}\n")
+    values = {K: _kubeconfig(api, tmp_path), LIVE: _live_file(tmp_path), TMP: str(tmp_path)}
+    argv = [*path.split(), *(values.get(a, a.replace(TMP, str(tmp_path))) for a in args)]
+    with caplog.at_level(logging.DEBUG):
+        result = run_cli(*argv, cwd=REPO_ROOT)
+    seen = result.out + result.err + caplog.text
+    assert [c for c in CANARIES if c in seen] == [], argv
+    if result.code == 2:
+        assert len(result.err.strip().splitlines()) == 1, result.err
+    assert not (REPO_ROOT / "secret.yaml").exists()
+
+
+def test_secrets_file_is_0600_outside_the_work_tree_and_refused_inside(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    target = tmp_path / "out" / "airflow-secrets.yaml"
+    target.parent.mkdir()
+    result = run_cli("secrets", "init", "--output", str(target), cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    values = [base64.b64decode(v).decode() for v in yaml.safe_load(target.read_text())["data"].values()]
+    assert values and all(v not in result.out + result.err for v in values)
+    inside = run_cli("secrets", "init", "--output", str(REPO_ROOT / "secret.yaml"), cwd=REPO_ROOT)
+    assert inside.code == 2 and "work tree" in inside.err
+    assert not (REPO_ROOT / "secret.yaml").exists()
