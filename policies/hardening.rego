@@ -11,7 +11,7 @@ import data.gitops.lib
 
 rules := {
 	"no-privilege-escalation", "drop-all-capabilities", "seccomp-profile", "run-as-non-root",
-	"read-only-root-filesystem", "pod-security-restricted",
+	"read-only-root-filesystem", "pod-security-restricted", "service-account-token",
 }
 
 containers := [{
@@ -176,5 +176,42 @@ deny contains f if {
 	e := containers[i]
 	f := lib.finding("pod-security-restricted", e.obj, e.path, concat("", [
 		"container ", e.c.name, " would be rejected by Pod Security Admission (restricted, enforced on namespace ", e.obj.metadata.namespace, "): ", problem,
+	]))
+}
+
+# --- API tokens only where the API is used ---
+
+bound_accounts := {s.name |
+	some obj in input.objects
+	obj.kind in {"RoleBinding", "ClusterRoleBinding"}
+	some s in object.get(obj, "subjects", [])
+	s.kind == "ServiceAccount"
+}
+
+# A pod mounts a token unless it, or its ServiceAccount, says automountServiceAccountToken: false.
+account_automount_false(name) if {
+	some sa in input.objects
+	sa.kind == "ServiceAccount"
+	sa.metadata.name == name
+	object.get(sa, "automountServiceAccountToken", true) == false
+}
+
+mounts_token(spec) if spec.automountServiceAccountToken == true
+
+mounts_token(spec) if {
+	not has_key(spec, "automountServiceAccountToken")
+	not account_automount_false(object.get(spec, "serviceAccountName", "default"))
+}
+
+has_key(obj, key) if _ = obj[key]
+
+deny contains f if {
+	some ps in lib.pods
+	mounts_token(ps.spec)
+	account := object.get(ps.spec, "serviceAccountName", "default")
+	not account in bound_accounts
+	not lib.excepted(ps.obj, "service-account-token")
+	f := lib.finding("service-account-token", ps.obj, concat("", [ps.path, ".automountServiceAccountToken"]), concat("", [
+		"mounts an API token for ServiceAccount ", account, ", which no RoleBinding or ClusterRoleBinding grants anything; set automountServiceAccountToken: false",
 	]))
 }
