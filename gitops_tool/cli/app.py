@@ -4,8 +4,6 @@ Command modules import their heavy dependencies (kubernetes, deepdiff, git, rego
 inside the command functions, so ``gitops-tool --help`` stays as fast as importing Typer.
 """
 
-from __future__ import annotations
-
 import sys
 
 import typer

@@ -1,7 +1,5 @@
 """``gitops-tool argocd``: Argo CD objects for this repository and its forks."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

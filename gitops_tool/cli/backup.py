@@ -1,7 +1,5 @@
 """``gitops-tool backup now|list`` and ``gitops-tool restore FILE --yes``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

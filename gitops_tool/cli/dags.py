@@ -1,7 +1,5 @@
 """``gitops-tool dags push|rollback|status``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -42,7 +40,7 @@ def _target(  # noqa: PLR0917 - the shared options, passed through as given
     namespace: str,
     timeout: float,
     image: str | None,
-) -> DagsTarget:
+) -> "DagsTarget":
     from gitops_tool.adapters.kube.client import KubeSettings
     from gitops_tool.core.dags.agent import AGENT_IMAGE
     from gitops_tool.services.dags import DagsTarget

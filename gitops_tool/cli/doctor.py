@@ -1,7 +1,5 @@
 """``gitops-tool doctor``."""
 
-from __future__ import annotations
-
 import json
 
 import typer

@@ -6,8 +6,6 @@ dispatched here without Typer; any other argument list (help, unknown options, o
 goes to the full application, so behaviour and messages stay those of ``gitops_tool.cli.app``.
 """
 
-from __future__ import annotations
-
 import sys
 
 from gitops_tool.errors import GitopsError

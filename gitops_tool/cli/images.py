@@ -1,7 +1,5 @@
 """``gitops-tool images``."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """``gitops-tool migrate plan|check``: legacy single-node layout -> three-node HA."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -35,7 +33,7 @@ def _facts(
     kubeconfig: str | None,
     context: str | None,
     request_timeout: float,
-) -> MigrationFacts:
+) -> "MigrationFacts":
     from datetime import timedelta
 
     from gitops_tool.services.cluster_access import open_cluster

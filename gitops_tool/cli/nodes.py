@@ -1,7 +1,5 @@
 """``gitops-tool nodes check|apply``."""
 
-from __future__ import annotations
-
 import typer
 
 from gitops_tool.cli import options

@@ -1,7 +1,5 @@
 """Options several commands share, so they read and behave the same everywhere."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """``gitops-tool policy test``."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated

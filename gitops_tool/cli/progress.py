@@ -4,8 +4,6 @@ On a terminal the latest line replaces the previous one under a spinner; elsewhe
 each change is one plain line.
 """
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager

@@ -1,7 +1,5 @@
 """``gitops-tool render``."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

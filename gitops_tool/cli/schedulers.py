@@ -1,7 +1,5 @@
 """``gitops-tool add-scheduler``, ``remove-scheduler`` and ``schedulers``."""
 
-from __future__ import annotations
-
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -120,7 +118,7 @@ def _settings(
     message: str | None,
     repo: Path | None,
     kustomize: str | None,
-) -> ScaffoldOptions:
+) -> "ScaffoldOptions":
     from gitops_tool.services.schedulers import ScaffoldOptions
 
     return ScaffoldOptions(
@@ -133,7 +131,7 @@ def _settings(
     )
 
 
-def _report(verb: str, result: ScaffoldResult, settings: ScaffoldOptions) -> int:
+def _report(verb: str, result: "ScaffoldResult", settings: "ScaffoldOptions") -> int:
     if settings.dry_run:
         typer.echo(result.diff, nl=False)
         typer.echo(f"dry run: nothing written; would commit: {result.plan.message}", err=True)

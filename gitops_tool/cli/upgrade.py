@@ -1,7 +1,5 @@
 """``gitops-tool upgrade-airflow VERSION``."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

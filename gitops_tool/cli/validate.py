@@ -1,7 +1,5 @@
 """``gitops-tool validate``."""
 
-from __future__ import annotations
-
 import json
 from typing import Annotated
 
