@@ -16,6 +16,12 @@ from gitops_tool.errors import UserError
 
 # A node name is a DNS-1123 subdomain; a role is used as a label value.
 _NODE_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_NODE_NAME_MAX = 253
+
+
+def is_node_name(text: str) -> bool:
+    """A valid Kubernetes node name: a DNS-1123 subdomain of at most 253 characters."""
+    return len(text) <= _NODE_NAME_MAX and _NODE_NAME.match(text) is not None
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 
@@ -40,7 +46,7 @@ def parse_role_mapping(document: Any, source: str = NODE_ROLES_FILE) -> RoleMapp
     for role, node in document["roles"].items():
         if not isinstance(role, str) or not _LABEL_VALUE.match(role):
             raise UserError(f"{source}: role {role!r} is not a valid label value")
-        if not isinstance(node, str) or len(node) > 253 or not _NODE_NAME.match(node):
+        if not isinstance(node, str) or not is_node_name(node):
             raise UserError(f"{source}: role {role}: {node!r} is not a valid Kubernetes node name")
         roles[role] = node
     if not roles:

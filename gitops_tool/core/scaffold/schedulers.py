@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_tool.core.conventions import SCHEDULER_ROLE_PREFIX
+from gitops_tool.core.node_roles import is_node_name
 from gitops_tool.errors import UserError
 
 # Upper bound on a scheduler's number. Every Airflow scheduler holds its own metadata-DB connection
@@ -18,9 +19,6 @@ SCHEDULERS_DIR = "schedulers"
 
 _NUMBER_RE = re.compile(r"^[1-9][0-9]*$")
 _FOLDER_RE = re.compile(rf"^{re.escape(SCHEDULER_ROLE_PREFIX)}([1-9][0-9]*)$")
-_DNS1123_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS1123_SUBDOMAIN_RE = re.compile(rf"^{_DNS1123_LABEL}(\.{_DNS1123_LABEL})*$")
-_DNS1123_SUBDOMAIN_MAX = 253
 
 
 def parse_scheduler_number(text: str) -> int:
@@ -67,11 +65,11 @@ def listed_scheduler(entry: object) -> int | None:
 
 def check_node_name(node: str) -> str:
     """A Kubernetes node name must be a DNS-1123 subdomain (lower case, at most 253 characters)."""
-    if len(node) > _DNS1123_SUBDOMAIN_MAX or not _DNS1123_SUBDOMAIN_RE.match(node):
+    if not is_node_name(node):
         raise UserError(
             f"invalid node name {node!r}: a Kubernetes node name is a DNS-1123 subdomain "
             "(lower-case letters, digits, '-' and '.', starting and ending with a letter or digit, "
-            f"at most {_DNS1123_SUBDOMAIN_MAX} characters)"
+            "at most 253 characters)"
         )
     return node
 
