@@ -16,7 +16,7 @@ from gitops_tool.adapters.dags_source import scan_folder
 from gitops_tool.core.dags.bundle import file_digests, pack
 from gitops_tool.core.dags.checks import compile_problems
 
-DAG = '''
+DAG = """
 from datetime import datetime, timedelta
 
 DEFAULT_ARGS = {{"owner": "data", "retries": 2, "retry_delay": timedelta(minutes=5)}}
@@ -33,7 +33,7 @@ def transform_{n}(rows):
 
 SCHEDULE = "@daily"
 START = datetime(2026, 1, 1)
-'''
+"""
 
 
 def _tree(root: Path, files: int) -> None:

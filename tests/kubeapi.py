@@ -189,8 +189,9 @@ class KubeApiServer:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def kubeconfig(self, folder: Path, context: str = "emulated", token: str | None = None,
-                   server: str | None = None) -> Path:
+    def kubeconfig(
+        self, folder: Path, context: str = "emulated", token: str | None = None, server: str | None = None
+    ) -> Path:
         """Write a kubeconfig for this server (token defaults to the server's) and return its path."""
         user: dict[str, Any] = {"token": token or self.state.token or "anonymous"}
         config = {
@@ -256,8 +257,14 @@ class KubeApiServer:
 
     # --- faults ------------------------------------------------------------------------------
 
-    def fail(self, status: int, method: str | None = "GET", path: str = "/", times: int = 1,
-             retry_after: float | None = None) -> None:
+    def fail(
+        self,
+        status: int,
+        method: str | None = "GET",
+        path: str = "/",
+        times: int = 1,
+        retry_after: float | None = None,
+    ) -> None:
         """Answer the next ``times`` requests whose path starts with ``path`` with ``status``."""
         with self.lock:
             self.state.faults.append(_Fault(status, method, path, times, retry_after))
@@ -338,11 +345,13 @@ def _handler_for(api: KubeApiServer) -> type[BaseHTTPRequestHandler]:
             fault = _take_fault(api, method, parts.path)
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                self._send(fault.status, _status(fault.status, "Injected", f"injected {fault.status}"),
-                           headers)
+                self._send(
+                    fault.status, _status(fault.status, "Injected", f"injected {fault.status}"), headers
+                )
                 return
-            status, payload = _route(api, method, unquote(parts.path), query, body,
-                                     self.headers.get("Content-Type", ""))
+            status, payload = _route(
+                api, method, unquote(parts.path), query, body, self.headers.get("Content-Type", "")
+            )
             self._send(status, payload)
             for hook in list(api.state.request_hooks):
                 hook(api, Recorded(method, parts.path, query, body))
@@ -371,18 +380,34 @@ def _take_fault(api: KubeApiServer, method: str, path: str) -> _Fault | None:
 
 
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
-    return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
 
 
-def _route(api: KubeApiServer, method: str, path: str, query: dict[str, str], body: Any,  # noqa: PLR0917
-           content_type: str) -> tuple[int, Any]:
+def _route(  # noqa: PLR0917
+    api: KubeApiServer,
+    method: str,
+    path: str,
+    query: dict[str, str],
+    body: Any,
+    content_type: str,
+) -> tuple[int, Any]:
     segments = [s for s in path.split("/") if s]
     if segments == ["version"]:
         return 200, {"major": "1", "minor": "33", "gitVersion": "v1.33.1", "platform": "linux/amd64"}
     if segments == ["api"]:
-        return 200, {"kind": "APIVersions", "versions": ["v1"],
-                     "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": api.url}]}
+        return 200, {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": api.url}],
+        }
     if segments == ["apis"]:
         return 200, _group_list(api)
     if segments[:1] == ["api"] and len(segments) >= 2:
@@ -390,8 +415,11 @@ def _route(api: KubeApiServer, method: str, path: str, query: dict[str, str], bo
     elif segments[:1] == ["apis"] and len(segments) >= 2:
         if len(segments) == 2:
             found = [g for g in _group_list(api)["groups"] if g["name"] == segments[1]]
-            return (200, {"kind": "APIGroup", "apiVersion": "v1", **found[0]}) if found else (
-                404, _status(404, "NotFound", "the server could not find the requested resource"))
+            return (
+                (200, {"kind": "APIGroup", "apiVersion": "v1", **found[0]})
+                if found
+                else (404, _status(404, "NotFound", "the server could not find the requested resource"))
+            )
         group, version, rest = segments[1], segments[2], segments[3:]
     else:
         return 404, _status(404, "NotFound", "the server could not find the requested resource")
@@ -413,13 +441,22 @@ def _route(api: KubeApiServer, method: str, path: str, query: dict[str, str], bo
         return 404, _status(404, "NotFound", "the server could not find the requested resource")
     for fgroup, fplural, fns in api.state.forbidden:
         if (fgroup, fplural) == (group, plural) and fns in (None, namespace or None):
-            verb = {"GET": "get" if name else "list", "POST": "create", "PUT": "update",
-                    "PATCH": "patch", "DELETE": "delete"}[method]
+            verb = {
+                "GET": "get" if name else "list",
+                "POST": "create",
+                "PUT": "update",
+                "PATCH": "patch",
+                "DELETE": "delete",
+            }[method]
             scope = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
             who = 'User "system:serviceaccount:airflow:auditor"'
-            where = f'{plural}.{group}' if group else plural
-            return 403, _status(403, "Forbidden", f'{where} is forbidden: {who} cannot {verb} resource '
-                                f'"{plural}" in API group "{group}"{scope}')
+            where = f"{plural}.{group}" if group else plural
+            return 403, _status(
+                403,
+                "Forbidden",
+                f"{where} is forbidden: {who} cannot {verb} resource "
+                f'"{plural}" in API group "{group}"{scope}',
+            )
     if plural in _REVIEW_PLURALS and group == "authorization.k8s.io":
         if method != "POST":
             return 405, _status(405, "MethodNotAllowed", "reviews can only be created")
@@ -438,10 +475,18 @@ def _group_list(api: KubeApiServer) -> dict[str, Any]:
             versions = groups.setdefault(rtype.group, [])
             if rtype.version not in versions:
                 versions.append(rtype.version)
-    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [
-        {"name": g, "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
-         "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]}}
-        for g, vs in sorted(groups.items())]}
+    return {
+        "kind": "APIGroupList",
+        "apiVersion": "v1",
+        "groups": [
+            {
+                "name": g,
+                "versions": [{"groupVersion": f"{g}/{v}", "version": v} for v in vs],
+                "preferredVersion": {"groupVersion": f"{g}/{vs[0]}", "version": vs[0]},
+            }
+            for g, vs in sorted(groups.items())
+        ],
+    }
 
 
 def _resource_list(api: KubeApiServer, group: str, version: str) -> tuple[int, Any]:
@@ -449,14 +494,27 @@ def _resource_list(api: KubeApiServer, group: str, version: str) -> tuple[int, A
     if not types:
         return 404, _status(404, "NotFound", "the server could not find the requested resource")
     verbs = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
-    return 200, {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": types[0].group_version,
-                 "resources": [{"name": t.plural, "singularName": t.kind.lower(), "namespaced": t.namespaced,
-                                "kind": t.kind, "verbs": verbs, "shortNames": list(t.short_names)}
-                               for t in types]}
+    return 200, {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": types[0].group_version,
+        "resources": [
+            {
+                "name": t.plural,
+                "singularName": t.kind.lower(),
+                "namespaced": t.namespaced,
+                "kind": t.kind,
+                "verbs": verbs,
+                "shortNames": list(t.short_names),
+            }
+            for t in types
+        ],
+    }
 
 
-def _get_or_list(api: KubeApiServer, rtype: ResourceType, namespace: str, name: str,
-                 query: dict[str, str]) -> tuple[int, Any]:
+def _get_or_list(
+    api: KubeApiServer, rtype: ResourceType, namespace: str, name: str, query: dict[str, str]
+) -> tuple[int, Any]:
     with api.lock:
         if name:
             obj = api.state.store.get((rtype.group, rtype.plural, namespace, name))
@@ -464,13 +522,20 @@ def _get_or_list(api: KubeApiServer, rtype: ResourceType, namespace: str, name: 
                 return 404, _status(404, "NotFound", f'{rtype.plural} "{name}" not found')
             return 200, obj
         items = sorted(
-            (o for (g, p, ns, _), o in api.state.store.items()
-             if (g, p) == (rtype.group, rtype.plural) and (not namespace or ns == namespace)),
+            (
+                o
+                for (g, p, ns, _), o in api.state.store.items()
+                if (g, p) == (rtype.group, rtype.plural) and (not namespace or ns == namespace)
+            ),
             key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]),
         )
         revision = str(api.state.revision)
-    items = [o for o in items if _labels_match(o, query.get("labelSelector", ""))
-             and _fields_match(o, query.get("fieldSelector", ""))]
+    items = [
+        o
+        for o in items
+        if _labels_match(o, query.get("labelSelector", ""))
+        and _fields_match(o, query.get("fieldSelector", ""))
+    ]
     offset = 0
     if query.get("continue"):
         try:
@@ -478,7 +543,7 @@ def _get_or_list(api: KubeApiServer, rtype: ResourceType, namespace: str, name: 
         except (ValueError, KeyError):
             return 400, _status(400, "BadRequest", "invalid continue token")
     limit = int(query.get("limit") or 0)
-    page = items[offset:offset + limit] if limit else items[offset:]
+    page = items[offset : offset + limit] if limit else items[offset:]
     meta: dict[str, Any] = {"resourceVersion": revision}
     if limit and offset + limit < len(items):
         meta["continue"] = base64.b64encode(json.dumps({"start": offset + limit}).encode()).decode()
@@ -489,8 +554,12 @@ def _get_or_list(api: KubeApiServer, rtype: ResourceType, namespace: str, name: 
         item.pop("apiVersion", None)  # a real server leaves these out of list items
         item.pop("kind", None)
         listed.append(item)
-    return 200, {"kind": f"{rtype.kind}List", "apiVersion": rtype.group_version, "metadata": meta,
-                 "items": listed}
+    return 200, {
+        "kind": f"{rtype.kind}List",
+        "apiVersion": rtype.group_version,
+        "metadata": meta,
+        "items": listed,
+    }
 
 
 _SELECTOR = re.compile(
@@ -534,8 +603,16 @@ def _fields_match(obj: dict[str, Any], selector: str) -> bool:
     return True
 
 
-def _write(api: KubeApiServer, rtype: ResourceType, method: str, namespace: str, name: str,  # noqa: PLR0917
-           body: Any, content_type: str, dry_run: bool = False) -> tuple[int, Any]:
+def _write(  # noqa: PLR0917
+    api: KubeApiServer,
+    rtype: ResourceType,
+    method: str,
+    namespace: str,
+    name: str,
+    body: Any,
+    content_type: str,
+    dry_run: bool = False,
+) -> tuple[int, Any]:
     hooks: list[Any] = []
     with api.lock:
         if method == "POST":

@@ -78,7 +78,7 @@ def test_override_runs_the_named_kustomize(run_cli: RunCli, tmp_path: Path) -> N
     """An override binary is run as `kustomize build DIR`: a stand-in script records its arguments."""
     _project(tmp_path, {"ok": {"kustomization.yaml": "resources: []\n"}})
     fake = tmp_path / "kustomize"
-    fake.write_text("#!/bin/sh\necho \"# built by stand-in: $*\"\n")
+    fake.write_text('#!/bin/sh\necho "# built by stand-in: $*"\n')
     fake.chmod(0o755)
     result = run_cli("render", "overlays/ok", "--kustomize", str(fake), cwd=tmp_path)
     assert result.code == 0, result.err

@@ -17,8 +17,12 @@ TOKEN = "emulated-token"
 
 
 def _cm(name: str, ns: str = "airflow", **labels: str) -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": name, "namespace": ns, "labels": labels}, "data": {"k": name}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, "labels": labels},
+        "data": {"k": name},
+    }
 
 
 @pytest.fixture
@@ -29,8 +33,12 @@ def api() -> Iterator[KubeApiServer]:
 
 
 def _client(api: KubeApiServer, tmp_path: Path, timeout: float = 5.0, **kw: object) -> KubeClient:
-    settings = KubeSettings(kubeconfig=str(api.kubeconfig(tmp_path)), request_timeout=timeout,
-                            sleep=lambda _s: None, **kw)  # type: ignore[arg-type]
+    settings = KubeSettings(
+        kubeconfig=str(api.kubeconfig(tmp_path)),
+        request_timeout=timeout,
+        sleep=lambda _s: None,
+        **kw,  # type: ignore[arg-type]
+    )
     return connect(settings)
 
 

@@ -43,9 +43,7 @@ def _overlay(tmp_path: Path, **files: str) -> Path:
     folder.mkdir(parents=True)
     for name, text in files.items():
         (folder / name).write_text(text)
-    (folder / "kustomization.yaml").write_text(
-        "resources:\n" + "".join(f"  - {name}\n" for name in files)
-    )
+    (folder / "kustomization.yaml").write_text("resources:\n" + "".join(f"  - {name}\n" for name in files))
     return tmp_path
 
 

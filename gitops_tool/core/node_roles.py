@@ -22,6 +22,8 @@ _NODE_NAME_MAX = 253
 def is_node_name(text: str) -> bool:
     """A valid Kubernetes node name: a DNS-1123 subdomain of at most 253 characters."""
     return len(text) <= _NODE_NAME_MAX and _NODE_NAME.match(text) is not None
+
+
 _LABEL_VALUE = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 
 

@@ -374,8 +374,15 @@ def _tls_cause(text: str) -> str:
 
 def _connection_cause(exc: BaseException) -> str:
     text = str(exc)
-    markers = ("Connection refused", "Name or service not known", "No route to host", "Connection reset",
-               "timed out", "Temporary failure in name resolution", "Remote end closed connection")
+    markers = (
+        "Connection refused",
+        "Name or service not known",
+        "No route to host",
+        "Connection reset",
+        "timed out",
+        "Temporary failure in name resolution",
+        "Remote end closed connection",
+    )
     for marker in markers:
         if marker.lower() in text.lower():
             return marker.lower()
