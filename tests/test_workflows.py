@@ -127,6 +127,11 @@ def test_ci_workflow_runs_the_same_commands_as_ci_run() -> None:
     assert set(ci["on"]) == {"push", "pull_request"}
 
 
+def test_ci_run_checks_the_formatting() -> None:
+    script = (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert ".venv/bin/ruff format --check ." in script
+
+
 def _runs(workflow: dict[str, Any]) -> str:
     return "\n".join(step["run"] for step in _steps(workflow) if "run" in step)
 
@@ -207,7 +212,8 @@ def test_pre_commit_ruff_is_the_ruff_the_dev_extra_pins() -> None:
 
 def test_pre_commit_runs_ruff_mypy_and_the_published_validate_hook() -> None:
     hooks = {h["id"]: h for repo in _pre_commit_config()["repos"] for h in repo["hooks"]}
-    assert {"ruff-check", "mypy", "gitops-tool-validate"} <= set(hooks)
+    assert {"ruff-check", "ruff-format", "mypy", "gitops-tool-validate"} <= set(hooks)
+    assert hooks["ruff-format"]["args"] == ["--check"]
     (published,) = _yaml(REPO_ROOT / ".pre-commit-hooks.yaml")
     assert published["id"] == "gitops-tool-validate"
     assert published["language"] == "python"
