@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 
-from gitops_tool.core.conventions import NAMESPACE, SECRET_KEYS, SECRET_NAME
+from gitops_tool.core.conventions import ARGOCD_SYNC_WAVE, NAMESPACE, SECRET_KEYS, SECRET_NAME
 from gitops_tool.core.images import pod_spec
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest
 from tests.manifests_support import (
@@ -145,6 +146,42 @@ def test_postgres_statefulset_uses_local_read_write_once_storage(objects: tuple[
     assert _env(container)["POSTGRES_PASSWORD"] == {
         "secretKeyRef": {"name": SECRET_NAME, "key": "postgres-password"}
     }
+
+
+@pytest.mark.parametrize(
+    ("workload", "volume_name"),
+    [
+        (("StatefulSet", "postgres"), "airflow-postgres-data"),
+        (("Deployment", "prometheus"), "airflow-prometheus-data"),
+    ],
+)
+def test_node_local_data_is_handed_over_by_fs_group_not_by_a_root_init_container(
+    objects: tuple[Manifest, ...], workload: tuple[str, str], volume_name: str
+) -> None:
+    """The kubelet applies fsGroup to `local` volumes (not to hostPath): the pod runs as its image's
+    user from the first instruction, which Pod Security `restricted` requires."""
+    spec = pod_spec(find(objects, *workload))
+    assert spec is not None
+    assert "initContainers" not in spec
+    context = spec["securityContext"]
+    assert context["runAsNonRoot"] is True
+    assert context["fsGroup"] == context["runAsGroup"] == context["runAsUser"]
+    assert context["fsGroupChangePolicy"] == "OnRootMismatch"  # no walk through the data each start
+    volume = find(objects, "PersistentVolume", volume_name)["spec"]
+    assert "hostPath" not in volume
+    # A local volume's folder must exist before the mount: the NFS server's init container, on the
+    # same (management) node and in an earlier sync wave, creates it.
+    server = find(objects, "Deployment", "nfs-server")
+    server_spec = pod_spec(server)
+    assert server_spec is not None
+    init = _container(server, "export-permissions")
+    host_root = next(v["hostPath"]["path"] for v in server_spec["volumes"] if v["name"] == "local-volumes")
+    mount = next(m["mountPath"] for m in init["volumeMounts"] if m["name"] == "local-volumes")
+    relative = PurePosixPath(volume["local"]["path"]).relative_to(host_root)
+    assert "mkdir -p" in init["command"][-1] and str(PurePosixPath(mount) / relative) in init["command"][-1]
+    assert int(server["metadata"]["annotations"][ARGOCD_SYNC_WAVE]) < int(
+        find(objects, *workload)["metadata"]["annotations"][ARGOCD_SYNC_WAVE]
+    )
 
 
 def test_executor_rbac_is_exactly_what_the_kubernetes_executor_needs(objects: tuple[Manifest, ...]) -> None:
