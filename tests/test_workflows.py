@@ -24,7 +24,9 @@ from ruamel.yaml import YAML
 from tests.conftest import REPO_ROOT, RunCli
 
 WORKFLOWS = REPO_ROOT / ".github" / "workflows"
-EXPECTED_WORKFLOWS = {"ci.yml", "drift.yml", "e2e.yml"}
+EXPECTED_WORKFLOWS = {"ci.yml", "drift.yml", "e2e.yml", "image.yml"}
+# The only write rights any job gets: pushing the container image.
+WRITE_RIGHTS = {("image.yml", "push"): {"packages"}}
 _SHA_PIN = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
 
 
@@ -86,7 +88,9 @@ def test_token_rights_are_none_by_default_and_read_only_per_job(path: Path) -> N
     assert workflow["permissions"] == {}
     for name, job in workflow["jobs"].items():
         assert isinstance(job.get("permissions"), dict), f"job {name}: no explicit permissions"
-        assert set(job["permissions"].values()) <= {"read", "none"}, f"job {name}: {job['permissions']}"
+        writes = {scope for scope, right in job["permissions"].items() if right not in ("read", "none")}
+        assert writes == WRITE_RIGHTS.get((path.name, name), set()), f"job {name}: {job['permissions']}"
+        assert set(job["permissions"].values()) <= {"read", "write", "none"}
 
 
 @pytest.mark.parametrize("path", _workflow_files(), ids=lambda p: p.name)
