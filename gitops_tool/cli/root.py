@@ -1,0 +1,134 @@
+"""The root ``gitops-tool`` command: its Typer app, the top-level error handling, and a one-line
+summary of every command.
+
+``gitops-tool --help`` lists the commands from ``SUMMARIES`` on an app without them (``help_app``),
+so it imports none of the command modules and builds none of their parameters; entry.py takes that
+path. tests/test_cli_help.py checks that ``SUMMARIES`` is what the registered commands say and that
+both paths print the same bytes.
+"""
+
+import sys
+from typing import Any
+
+import typer
+
+# Typer >= 0.26 vendors click as typer._click; its usage errors are raised from there.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
+from gitops_tool import __version__
+from gitops_tool.cli.entry import fail
+from gitops_tool.errors import EXIT_ERROR, GitopsError
+
+HELP = "GitOps repository generator and drift auditor for Apache Airflow on Kubernetes (Argo CD)."
+
+# Every visible top-level command and group, in the order `gitops-tool --help` lists them, with the
+# first paragraph of its help. A command registered in app.py `_register()` needs its line here.
+SUMMARIES: tuple[tuple[str, str], ...] = (
+    ("render", "Render an overlay to multi-document YAML with the pinned kustomize."),
+    (
+        "validate",
+        "Render overlays; validate every object offline against the Kubernetes schemas (strict) and the "
+        "repository's policies (policies/*.rego).",
+    ),
+    ("images", "List every image the overlay runs, with tag, digest and the workloads using it."),
+    ("add-scheduler", "Scaffold schedulers/scheduler-N in an overlay, validate it and commit it."),
+    (
+        "remove-scheduler",
+        "Remove schedulers/scheduler-N from an overlay (never the last one), validate and commit.",
+    ),
+    ("schedulers", "List the schedulers of an overlay with their node role and mapped node."),
+    (
+        "restore",
+        "Restore the metadata DB from a backup: pauses Argo CD auto-sync, stops the schedulers, runs "
+        "pg_restore in one transaction, then starts them again.",
+    ),
+    ("drift", "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."),
+    (
+        "doctor",
+        "The seed's troubleshooting as checks: pending pods, node labels, NFS, PVCs, schedulers, executor "
+        "RBAC, recent warning events. Exit 1 when a check fails.",
+    ),
+    (
+        "upgrade-airflow",
+        "Set the Airflow image tag everywhere it occurs, in one validated Git commit (refuses downgrades, "
+        "malformed tags and a tag already in place).",
+    ),
+    ("argocd", "Argo CD objects for this repository and its forks."),
+    ("secrets", "Create and rotate the Secret airflow-secrets (values are never printed)."),
+    (
+        "nodes",
+        "Check and apply the node role labels (node-role.kubernetes.io/airflow) of an overlay's mapping.",
+    ),
+    ("backup", "Back up the Airflow metadata DB to the NFS volume with Jobs from the backup CronJob."),
+    ("dags", "Publish DAG folders atomically to the airflow-dags volume (clusters without git-sync)."),
+    ("migrate", "Migrate from the single-node legacy layout to the three-node HA layout, step by step."),
+    ("policy", "The repository's Rego policies (policies/*.rego)."),
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"gitops-tool {__version__}")
+        raise typer.Exit(0)
+
+
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
+    ),
+) -> None:
+    """GitOps repository generator and drift auditor for Apache Airflow on Kubernetes (Argo CD)."""
+
+
+def new_app() -> typer.Typer:
+    """The root app with its options and no command yet."""
+    app = typer.Typer(
+        name="gitops-tool",
+        help=HELP,
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        # Plain click help: rich's help renderer alone costs more start-up time than Typer itself.
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    return app
+
+
+def _summary_only() -> None:
+    """Never run: help_app only lists the commands."""
+
+
+def help_app() -> typer.Typer:
+    """The root app listing every command by its summary, for the root help only."""
+    app = new_app()
+    for name, summary in SUMMARIES:
+        app.command(name, help=summary)(_summary_only)
+    return app
+
+
+def run(app: typer.Typer, argv: list[str] | None) -> None:
+    """Run ``app``, turning expected failures into one line on stderr."""
+    try:
+        code: Any = app(args=argv, prog_name="gitops-tool", standalone_mode=False)
+    except GitopsError as exc:
+        fail(str(exc), exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except NoArgsIsHelpError as exc:
+        exc.show()
+        sys.exit(EXIT_ERROR)
+    except UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx is not None else "gitops-tool"
+        fail(f"{exc.format_message()} (see '{command} --help')", EXIT_ERROR)
+    except typer.TyperException as exc:
+        fail(exc.format_message(), EXIT_ERROR)
+    except typer.Abort:
+        fail("aborted", 130)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.exit(0)
+    if code == 130:  # Typer turns Ctrl-C into a silent return of 130; no command returns it itself
+        fail("interrupted", 130)
+    sys.exit(code if isinstance(code, int) else 0)
