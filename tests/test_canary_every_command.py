@@ -62,7 +62,7 @@ INVOCATIONS: dict[str, list[list[str]]] = {
         ["three-node-ha", "--repo-url", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"]
     ],
     "secrets init": [["--kubeconfig", K], ["--output", str(REPO_ROOT / "secret.yaml")]],
-    "secrets rotate": [["--kubeconfig", K]],
+    "secrets rotate": [["--kubeconfig", K], ["--admin-passwords", "--database-password", "--kubeconfig", K]],
     "nodes check": [["--kubeconfig", K]],
     "nodes apply": [["--yes", "--kubeconfig", K]],
     "backup now": [["--kubeconfig", K]],

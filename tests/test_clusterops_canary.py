@@ -25,6 +25,8 @@ EXPECTED: dict[tuple[str, ...], int] = {
     ("secrets", "init", "--force"): 0,
     ("secrets", "rotate"): 0,
     ("secrets", "rotate", "--database-password"): 0,
+    ("secrets", "rotate", "--admin-passwords", "--poll-interval", "0.01"): 0,
+    ("secrets", "rotate", "--admin-passwords", "--database-password", "--poll-interval", "0.01"): 0,
     ("nodes", "check"): 1,
     ("nodes", "apply"): 0,
     ("nodes", "apply", "--yes"): 0,
@@ -50,7 +52,7 @@ def _objects() -> list[dict[str, Any]]:
                 "spec": {
                     "containers": [
                         {
-                            "name": "w",
+                            "name": "airflow-webserver",
                             "image": "apache/airflow:2.11.0-python3.9",
                             "env": [
                                 {
@@ -66,6 +68,15 @@ def _objects() -> list[dict[str, Any]]:
             }
         },
     }
+    grafana = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "grafana", "namespace": "airflow"},
+        "spec": {
+            "replicas": 1,
+            "template": {"spec": {"containers": [{"name": "grafana", "image": "grafana/grafana:12.0.2"}]}},
+        },
+    }
     postgres = {
         "apiVersion": "apps/v1",
         "kind": "StatefulSet",
@@ -74,6 +85,7 @@ def _objects() -> list[dict[str, Any]]:
     }
     return [
         postgres,
+        grafana,
         {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "airflow"}},
         secret_object(),
         cronjob,

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from gitops_tool.core import password_jobs as pj
 from gitops_tool.core.conventions import NAMESPACE
 from gitops_tool.core.documents import parse_manifests
 from gitops_tool.core.network_reach import (
@@ -28,6 +29,14 @@ from tests.manifests_support import HA, LEGACY, rendered
 EXTERNAL = "external client"
 OTHER_NAMESPACE = "webserver-labelled pod in namespace default"
 AIRFLOW_LABELS = {"app": "airflow-webserver", "app.kubernetes.io/name": "airflow"}
+# Pods no render holds: the Jobs `secrets rotate` creates at run time (core/password_jobs.py).
+ROTATION_JOBS = (
+    pj.database_job("airflow-db-password", "postgres:16.9"),
+    pj.airflow_admin_job("airflow-admin-password", "apache/airflow:2.11.0-python3.9"),
+    pj.grafana_admin_job("grafana-admin-password", "apache/airflow:2.11.0-python3.9", "admin"),
+)
+# Of those, the ones that log in to PostgreSQL; the Grafana one needs only Grafana's open port.
+ROTATION_DB_CLIENTS = {"airflow-db-password", "airflow-admin-password"}
 
 
 def _airflow_pods(schedulers: int) -> set[str]:
@@ -42,7 +51,7 @@ def _expected(schedulers: int, git_sync: bool) -> dict[str, dict[str, set[str] |
     """target -> container port -> sources admitted ("all": every source, outside the cluster too)."""
     airflow = _airflow_pods(schedulers)
     matrix: dict[str, dict[str, set[str] | str]] = {
-        "postgres": {"5432/TCP": airflow | {"postgres-exporter"}},
+        "postgres": {"5432/TCP": airflow | {"postgres-exporter"} | ROTATION_DB_CLIENTS},
         # Behind their LoadBalancers: source ranges are enforced at the LB (loadBalancerSourceRanges).
         "airflow-webserver": {"8080/TCP": "all"},
         "grafana": {"3000/TCP": "all"},
@@ -67,6 +76,7 @@ def _matrix(objects: tuple[Manifest, ...]) -> tuple[dict[str, dict[str, set[str]
     found = workloads(objects, NAMESPACE)
     sources = [
         *pod_sources(found),
+        *pod_sources(workloads(ROTATION_JOBS)),
         Source(EXTERNAL, address="203.0.113.10"),
         Source(OTHER_NAMESPACE, namespace="default", labels=AIRFLOW_LABELS),
     ]
@@ -120,7 +130,10 @@ def test_the_backup_component_admits_its_pods_to_postgres(tmp_path: Path) -> Non
     )
     objects = tuple(parse_manifests(render_overlay(str(overlay), root=tmp_path).text, "with-backup"))
     actual, _ = _matrix(objects)
-    assert actual["postgres"]["5432/TCP"] == _airflow_pods(2) | {"postgres-exporter", "airflow-db-backup"}
+    assert actual["postgres"]["5432/TCP"] == _airflow_pods(2) | ROTATION_DB_CLIENTS | {
+        "postgres-exporter",
+        "airflow-db-backup",
+    }
     # Without the component, no backup pod exists and the rule is absent (matrix test above).
 
 

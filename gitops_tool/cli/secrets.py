@@ -6,6 +6,8 @@ from typing import Annotated
 import typer
 
 from gitops_tool.cli import options
+from gitops_tool.cli.backup import Poll, Timeout
+from gitops_tool.core.conventions import SECRET_KEY_AIRFLOW_ADMIN_PASSWORD, SECRET_KEY_GRAFANA_ADMIN_PASSWORD
 from gitops_tool.errors import UserError
 
 secrets_app = typer.Typer(
@@ -55,8 +57,8 @@ def init(
     return 0
 
 
-@secrets_app.command("rotate", epilog="Example: gitops-tool secrets rotate --context prod")
-def rotate(
+@secrets_app.command("rotate", epilog="Example: gitops-tool secrets rotate --admin-passwords --context prod")
+def rotate(  # noqa: PLR0917 - Typer maps parameters to options
     restart: Annotated[
         bool, typer.Option("--restart/--no-restart", help="Roll the workloads reading the Secret.")
     ] = True,
@@ -67,18 +69,36 @@ def rotate(
             help="Also change the PostgreSQL password (a Job runs ALTER USER first) and the DB URL.",
         ),
     ] = False,
+    admin_passwords: Annotated[
+        bool,
+        typer.Option(
+            "--admin-passwords",
+            help="Also change the Airflow and Grafana admin passwords (Jobs set them in the servers first).",
+        ),
+    ] = False,
+    timeout: Timeout = 900.0,
+    poll_interval: Poll = 2.0,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     request_timeout: options.RequestTimeout = 30.0,
 ) -> int:
-    """New Fernet key first (old ones kept to decrypt), new webserver key (and, with
-    --database-password, a new PostgreSQL password); restarts the readers."""
+    """New Fernet key first (old ones kept to decrypt), new webserver key; with --admin-passwords and
+    --database-password, new stored passwords, each set in its server before the Secret records it;
+    restarts the readers."""
     from gitops_tool.cli.progress import progress
     from gitops_tool.services import secrets
+    from gitops_tool.services.backup import Waiting
     from gitops_tool.services.cluster_access import open_cluster
 
     with open_cluster(kubeconfig, context, request_timeout) as client, progress("rotate") as report:
-        result = secrets.rotate(client, restart, database_password=database_password, report=report)
+        result = secrets.rotate(
+            client,
+            restart,
+            database_password=database_password,
+            admin_passwords=admin_passwords,
+            waiting=Waiting(timeout=timeout, poll=poll_interval),
+            report=report,
+        )
     typer.echo(
         f"rotated {', '.join(result.rotated)} in Secret airflow/airflow-secrets "
         f"({result.fernet_keys} Fernet key(s) now, newest first; values not shown)"
@@ -87,4 +107,9 @@ def rotate(
         typer.echo(f"restarted {name}")
     if not restart:
         typer.echo("note: pods keep the old values until they restart")
+    if admin_passwords:
+        typer.echo(
+            "note: the admins now log in with the new passwords, kept only in the Secret "
+            f"(keys {SECRET_KEY_AIRFLOW_ADMIN_PASSWORD}, {SECRET_KEY_GRAFANA_ADMIN_PASSWORD})"
+        )
     return 0

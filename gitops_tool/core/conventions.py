@@ -45,6 +45,12 @@ SECRET_KEYS = (
 )
 POSTGRES_USER = "airflow"
 POSTGRES_DB = "airflow"
+# Login names of the admin users (base/migration/create-admin-job.yaml, base/grafana/deployment.yaml).
+AIRFLOW_ADMIN_USER = "admin"
+GRAFANA_ADMIN_USER = "admin"
+# The users the images run as (the official apache/airflow image: 50000 with group 0; postgres: 999).
+AIRFLOW_UID = 50000
+POSTGRES_UID = 999
 
 # Policy exceptions: an annotation on the object, reviewable in Git, listed by `validate`.
 #   policy.gitops-tool.io/allow-<rule-id>: "<reason>"

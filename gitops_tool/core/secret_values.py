@@ -10,7 +10,6 @@ import base64
 import binascii
 import secrets
 from collections.abc import Callable, Mapping
-from typing import Any
 from urllib.parse import quote
 
 from gitops_tool.core import conventions as c
@@ -74,9 +73,10 @@ def generate_values(token_bytes: TokenBytes = secrets.token_bytes) -> dict[str, 
     return values
 
 
-# Keys a rotation regenerates. The database and admin passwords are read by their servers only
-# when they initialise their data (PostgreSQL's POSTGRES_PASSWORD, the admin-user Job, Grafana's
-# first start): changing them in the Secret alone would lock Airflow out of its database.
+# Keys a rotation regenerates by itself. The database and admin passwords are read by their servers
+# only when they initialise their data (PostgreSQL's POSTGRES_PASSWORD, the admin-user Job, a new
+# Grafana database): changing them in the Secret alone would lock Airflow out of its database or
+# leave a Secret that lies, so they change only through core.password_jobs, server first.
 ROTATABLE_KEYS = (c.SECRET_KEY_FERNET, c.SECRET_KEY_WEBSERVER)
 
 
@@ -138,18 +138,7 @@ def secret_manifest(values: Mapping[str, str], annotations: Mapping[str, str] | 
     }
 
 
-# The new database password travels to PostgreSQL through this short-lived Secret and the Job's
-# environment, never through a command line, a pod spec or a log.
-ROTATION_SECRET = "airflow-secrets-rotation"  # noqa: S105 - a name, not a value
-ROTATION_KEY = "new-postgres-password"
-# psql quotes the :'newpw' variable as a literal itself; ON_ERROR_STOP makes a failure the Job's.
-_ALTER_SQL = (  # a shell script; the password itself only ever sits in $NEW_PASSWORD
-    'echo "ALTER USER \\"$PGUSER\\" WITH PASSWORD :\'newpw\';" '
-    '| psql -v ON_ERROR_STOP=1 -v "newpw=$NEW_PASSWORD"'
-)
-
-
-def new_database_password(token_bytes: TokenBytes = secrets.token_bytes) -> str:
+def new_password(token_bytes: TokenBytes = secrets.token_bytes) -> str:
     return _password(token_bytes)
 
 
@@ -161,72 +150,15 @@ def with_database_password(values: Mapping[str, str], password: str) -> dict[str
     return changed
 
 
-def rotation_secret(password: str) -> Manifest:
-    return {
-        "apiVersion": "v1",
-        "kind": "Secret",
-        "metadata": {
-            "name": ROTATION_SECRET,
-            "namespace": c.NAMESPACE,
-            "labels": {CREATED_BY_LABEL: "gitops-tool-secrets-rotate"},
-        },
-        "type": "Opaque",
-        "data": encode_data({ROTATION_KEY: password}),
-    }
+def with_password(values: Mapping[str, str], key: str, password: str) -> dict[str, str]:
+    """``values`` with the password under ``key`` replaced (and what is derived from it)."""
+    if key == c.SECRET_KEY_POSTGRES_PASSWORD:
+        return with_database_password(values, password)
+    return {**values, key: password}
 
 
-def password_job(name: str, image: str) -> Manifest:
-    """A Job that logs in with the current password and sets the new one (``ALTER USER``)."""
-
-    def from_secret(secret: str, key: str) -> dict[str, Any]:
-        return {"secretKeyRef": {"name": secret, "key": key}}
-
-    container = {
-        "name": "alter-password",
-        "image": image,
-        "command": ["sh", "-c", _ALTER_SQL],
-        "env": [
-            {"name": "PGHOST", "value": POSTGRES_HOST},
-            {"name": "PGPORT", "value": str(POSTGRES_PORT)},
-            {"name": "PGUSER", "value": c.POSTGRES_USER},
-            {"name": "PGDATABASE", "value": c.POSTGRES_DB},
-            {"name": "PGPASSWORD", "valueFrom": from_secret(c.SECRET_NAME, c.SECRET_KEY_POSTGRES_PASSWORD)},
-            {"name": "NEW_PASSWORD", "valueFrom": from_secret(ROTATION_SECRET, ROTATION_KEY)},
-        ],
-        "resources": {
-            "requests": {"cpu": "10m", "memory": "32Mi"},
-            "limits": {"cpu": "200m", "memory": "128Mi"},
-        },
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-    }
-    return {
-        "apiVersion": "batch/v1",
-        "kind": "Job",
-        "metadata": {
-            "name": name,
-            "namespace": c.NAMESPACE,
-            "labels": {CREATED_BY_LABEL: "gitops-tool-secrets-rotate"},
-        },
-        "spec": {
-            "backoffLimit": 0,
-            "ttlSecondsAfterFinished": 600,
-            "template": {
-                "metadata": {"labels": {CREATED_BY_LABEL: "gitops-tool-secrets-rotate"}},
-                "spec": {
-                    "restartPolicy": "Never",
-                    "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "runAsUser": 999,
-                        "runAsGroup": 999,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
-                    "containers": [container],
-                },
-            },
-        },
-    }
+def keys_derived_from(key: str) -> tuple[str, ...]:
+    """The Secret keys that change with the password under ``key``."""
+    if key == c.SECRET_KEY_POSTGRES_PASSWORD:
+        return (key, c.SECRET_KEY_SQL_ALCHEMY_CONN)
+    return (key,)

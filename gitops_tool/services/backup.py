@@ -57,8 +57,11 @@ def backup_cronjob(client: KubeClient) -> dict[str, Any]:
     return found
 
 
-def run_job(client: KubeClient, job: dict[str, Any], waiting: Waiting, report: Report) -> JobOutcome:
-    """Create ``job`` and follow it until it succeeds, fails or ``waiting.timeout`` passes."""
+def run_job(
+    client: KubeClient, job: dict[str, Any], waiting: Waiting, report: Report, *, left_running: bool = True
+) -> JobOutcome:
+    """Create ``job`` and follow it until it succeeds, fails or ``waiting.timeout`` passes
+    (``left_running``: whether the caller leaves a Job it gave up on running, as the message says)."""
     name = str(job["metadata"]["name"])
     client.create(JOBS, job)
     report(f"created Job {NAMESPACE}/{name}")
@@ -85,9 +88,13 @@ def run_job(client: KubeClient, job: dict[str, Any], waiting: Waiting, report: R
             )
             return JobOutcome(name, state, pod_name, log)
         if elapsed >= waiting.timeout:
+            follow = (
+                f"; it keeps running: follow it with `kubectl -n {NAMESPACE} get job {name}`"
+                if left_running
+                else "; it was stopped and deleted"
+            )
             raise ClusterError(
-                f"Job {NAMESPACE}/{name} did not finish within {waiting.timeout:g}s (--timeout); "
-                f"it keeps running: follow it with `kubectl -n {NAMESPACE} get job {name}`"
+                f"Job {NAMESPACE}/{name} did not finish within {waiting.timeout:g}s (--timeout){follow}"
             )
         waiting.sleep(waiting.poll)
 

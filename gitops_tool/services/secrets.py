@@ -7,6 +7,7 @@ messages name keys, never values.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,12 +16,13 @@ from typing import Any
 from gitops_tool.adapters.files import atomic_write, enclosing_work_tree
 from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
 from gitops_tool.adapters.project import find_project_root
+from gitops_tool.core import password_jobs as pj
 from gitops_tool.core import secret_values as sv
 from gitops_tool.core.conventions import (
+    GRAFANA_ADMIN_USER,
     NAMESPACE,
     SECRET_KEY_FERNET,
-    SECRET_KEY_POSTGRES_PASSWORD,
-    SECRET_KEY_SQL_ALCHEMY_CONN,
+    SECRET_KEY_WEBSERVER,
     SECRET_KEYS,
     SECRET_NAME,
 )
@@ -65,12 +67,11 @@ def init_in_cluster(client: KubeClient, force: bool) -> InitResult:
     return InitResult("replaced", f"Secret {NAMESPACE}/{SECRET_NAME}", notes=notes)
 
 
-def _write(client: KubeClient, method: str, manifest: dict[str, Any]) -> None:
+def _write(client: KubeClient, method: str, manifest: dict[str, Any]) -> dict[str, Any]:
     try:
         if method == "POST":
-            client.create(api_path("", "v1", "secrets", NAMESPACE), manifest)
-        else:
-            client.replace(SECRET_PATH, manifest)
+            return client.create(api_path("", "v1", "secrets", NAMESPACE), manifest)
+        return client.replace(SECRET_PATH, manifest)
     except ClusterApiError as exc:
         if exc.status == 409:
             raise ClusterError(
@@ -114,6 +115,14 @@ class RotateResult:
 
 # The database reads POSTGRES_PASSWORD only when it initialises its data: never restart it for this.
 _NOT_RESTARTED = frozenset({("StatefulSet", "postgres")})
+_SECRETS = api_path("", "v1", "secrets", NAMESPACE)
+_ROTATION_PATH = api_path("", "v1", "secrets", NAMESPACE, pj.ROTATION_SECRET)
+
+
+@dataclass(frozen=True)
+class _Planned:
+    change: pj.PasswordChange
+    job: Callable[[str], dict[str, Any]]  # Job name -> Job
 
 
 def rotate(
@@ -121,66 +130,162 @@ def rotate(
     restart: bool,
     *,
     database_password: bool = False,
+    admin_passwords: bool = False,
     waiting: Waiting | None = None,
     report: Report | None = None,
     now: datetime | None = None,
 ) -> RotateResult:
+    """New Fernet and webserver keys; with the options, new stored passwords too.
+
+    Each stored password is set in its server first (a Job), and the Secret records it right after
+    that Job succeeded, before the next one runs: a failure leaves that server and its key as they
+    were and names what was already rotated. The Airflow admin goes first (its Job logs in to the
+    database with the current password), the database last.
+    """
     existing = client.get_or_none(SECRET_PATH)
     if existing is None:
         raise UserError(
             f"Secret {NAMESPACE}/{SECRET_NAME} does not exist; run `gitops-tool secrets init` first"
         )
-    rotated = sv.rotate_values(sv.decode_data(existing.get("data")))
-    keys: tuple[str, ...] = sv.ROTATABLE_KEYS
+    current = sv.decode_data(existing.get("data"))
+    regenerated = sv.rotate_values(current)
+    planned = _plan(client, database_password, admin_passwords)  # every precondition before any change
     moment = now or datetime.now(UTC)
     when = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-    if database_password:
-        password = sv.new_database_password()
-        _alter_database_password(client, password, moment, waiting, report)
-        rotated = sv.with_database_password(rotated, password)
-        keys = (*keys, SECRET_KEY_POSTGRES_PASSWORD, SECRET_KEY_SQL_ALCHEMY_CONN)
     meta = existing.get("metadata") or {}
-    annotations = {**(meta.get("annotations") or {}), sv.ROTATED_AT_ANNOTATION: when}
-    manifest = sv.secret_manifest(rotated, annotations)
-    manifest["metadata"]["labels"] = {**(meta.get("labels") or {}), **manifest["metadata"]["labels"]}
-    manifest["metadata"]["resourceVersion"] = meta.get("resourceVersion")
-    _write(client, "PUT", manifest)
-    restarted = restart_readers(client, when) if restart else []
-    return RotateResult(keys, len(rotated[SECRET_KEY_FERNET].split(",")), restarted)
-
-
-def _alter_database_password(
-    client: KubeClient, password: str, now: datetime, waiting: Any, report: Any
-) -> None:
-    """Set the new password in PostgreSQL first (a Job logged in with the current one); only when
-    that succeeded does the Secret change. A failure leaves database and Secret as they were."""
-    statefulset = client.get_or_none(api_path("apps", "v1", "statefulsets", NAMESPACE, "postgres"))
-    containers = (
-        (((statefulset or {}).get("spec") or {}).get("template") or {}).get("spec", {}).get("containers")
-    )
-    image = next((str(c.get("image")) for c in containers or [] if c.get("name") == "postgres"), None)
-    if image is None:
-        raise UserError(
-            f"no StatefulSet {NAMESPACE}/postgres with a postgres container: cannot change its password"
-        )
-    secrets_path = api_path("", "v1", "secrets", NAMESPACE)
-    rotation_path = api_path("", "v1", "secrets", NAMESPACE, sv.ROTATION_SECRET)
-    if client.get_or_none(rotation_path) is not None:
-        client.delete(rotation_path)  # left by an interrupted rotation; holds no password in use
-    client.create(secrets_path, sv.rotation_secret(password))
-    try:
-        job = sv.password_job(f"airflow-db-password-{now.strftime('%Y%m%d-%H%M%S')}", image)
-        outcome = run_job(client, job, waiting or Waiting(), report or (lambda _line: None))
-        with contextlib.suppress(ClusterApiError):
-            client.request("DELETE", f"{JOBS}/{outcome.name}", {"propagationPolicy": "Background"})
-        if outcome.state.phase != "succeeded":
+    version = meta.get("resourceVersion")
+    recorded = dict(current)
+    done: list[str] = []
+    for index, step in enumerate(planned):
+        password = sv.new_password()
+        try:
+            _apply_in_server(client, step, password=password, now=moment, waiting=waiting, report=report)
+        except ClusterError as exc:
+            if not done:
+                raise ClusterError(f"{exc}; the Secret was not changed") from None
             raise ClusterError(
-                f"changing the PostgreSQL password failed (Job {NAMESPACE}/{outcome.name}"
-                f"{': ' + outcome.state.detail if outcome.state.detail else ''}); the Secret was not changed"
+                f"{exc}; {step.change.key} keeps its value; already rotated and recorded in the "
+                f"Secret: {', '.join(done)}"
+            ) from None
+        recorded = sv.with_password(recorded, step.change.key, password)
+        done.extend(sv.keys_derived_from(step.change.key))
+        if index < len(planned) - 1:
+            version = _record(client, meta, recorded, version, when)
+    final = {
+        **recorded,
+        SECRET_KEY_FERNET: regenerated[SECRET_KEY_FERNET],
+        SECRET_KEY_WEBSERVER: regenerated[SECRET_KEY_WEBSERVER],
+    }
+    _record(client, meta, final, version, when)
+    restarted = restart_readers(client, when) if restart else []
+    return RotateResult((*sv.ROTATABLE_KEYS, *done), len(final[SECRET_KEY_FERNET].split(",")), restarted)
+
+
+def _record(client: KubeClient, meta: dict[str, Any], values: dict[str, str], version: Any, when: str) -> Any:
+    """PUT the Secret with ``values`` (optimistic concurrency); returns the new resourceVersion."""
+    annotations = {**(meta.get("annotations") or {}), sv.ROTATED_AT_ANNOTATION: when}
+    manifest = sv.secret_manifest(values, annotations)
+    manifest["metadata"]["labels"] = {**(meta.get("labels") or {}), **manifest["metadata"]["labels"]}
+    manifest["metadata"]["resourceVersion"] = version
+    stored = _write(client, "PUT", manifest)
+    return (stored.get("metadata") or {}).get("resourceVersion")
+
+
+def _live(client: KubeClient, plural: str, name: str) -> dict[str, Any] | None:
+    group = "" if plural == "pods" else "apps"
+    return client.get_or_none(api_path(group, "v1", plural, NAMESPACE, name))
+
+
+def _container(workload: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
+    template = ((workload or {}).get("spec") or {}).get("template") or {}
+    containers = (template.get("spec") or {}).get("containers")
+    return next((c for c in containers or [] if c.get("name") == name), None)
+
+
+def _plan(client: KubeClient, database_password: bool, admin_passwords: bool) -> list[_Planned]:
+    planned: list[_Planned] = []
+    if admin_passwords:
+        webserver = _container(_live(client, "deployments", "airflow-webserver"), "airflow-webserver")
+        if webserver is None or not webserver.get("image"):
+            raise UserError(
+                f"no Deployment {NAMESPACE}/airflow-webserver with an airflow-webserver container: "
+                "cannot run the Airflow image to change the admin passwords"
             )
+        airflow_image = str(webserver["image"])
+        grafana_deployment = _live(client, "deployments", "grafana")
+        grafana = _container(grafana_deployment, "grafana")
+        if grafana is None:
+            raise UserError(
+                f"no Deployment {NAMESPACE}/grafana with a grafana container: "
+                "cannot change its admin password"
+            )
+        replicas = ((grafana_deployment or {}).get("spec") or {}).get("replicas", 1)
+        if replicas != 1:
+            # Each Grafana pod keeps its own database (an emptyDir): one API call reaches one of them.
+            raise UserError(
+                f"Deployment {NAMESPACE}/grafana has {replicas} replicas; its admin password can be "
+                "changed only while exactly one runs"
+            )
+        user = next(
+            (
+                str(e["value"])
+                for e in grafana.get("env") or []
+                if e.get("name") == "GF_SECURITY_ADMIN_USER" and "value" in e
+            ),
+            GRAFANA_ADMIN_USER,
+        )
+        planned.append(_Planned(pj.AIRFLOW_ADMIN, lambda name: pj.airflow_admin_job(name, airflow_image)))
+        planned.append(
+            _Planned(pj.GRAFANA_ADMIN, lambda name: pj.grafana_admin_job(name, airflow_image, user))
+        )
+    if database_password:
+        postgres = _container(_live(client, "statefulsets", "postgres"), "postgres")
+        if postgres is None or not postgres.get("image"):
+            raise UserError(
+                f"no StatefulSet {NAMESPACE}/postgres with a postgres container: cannot change its password"
+            )
+        postgres_image = str(postgres["image"])
+        planned.append(_Planned(pj.DATABASE, lambda name: pj.database_job(name, postgres_image)))
+    return planned
+
+
+def _apply_in_server(
+    client: KubeClient,
+    step: _Planned,
+    *,
+    password: str,
+    now: datetime,
+    waiting: Waiting | None,
+    report: Report | None,
+) -> None:
+    """Run the step's Job with the new password in the rotation Secret; raise unless it succeeded.
+
+    The rotation Secret and the Job are deleted however this ends (failure, timeout, Ctrl-C): a Job
+    left running could change the password after the Secret stopped holding it.
+    """
+    if client.get_or_none(_ROTATION_PATH) is not None:
+        client.delete(_ROTATION_PATH)  # left by an interrupted rotation; holds no password in use
+    encoded = sv.encode_data({step.change.rotation_key: password})[step.change.rotation_key]
+    client.create(_SECRETS, pj.rotation_secret(step.change, encoded))
+    job = step.job(f"{step.change.job_prefix}-{now.strftime('%Y%m%d-%H%M%S')}")
+    name = str(job["metadata"]["name"])
+    finished = False
+    try:
+        outcome = run_job(
+            client, job, waiting or Waiting(), report or (lambda _line: None), left_running=False
+        )
+        finished = True
     finally:
-        with contextlib.suppress(ClusterApiError):
-            client.delete(rotation_path)
+        with contextlib.suppress(ClusterApiError, ClusterError):
+            client.request("DELETE", f"{JOBS}/{name}", {"propagationPolicy": "Background"})
+        with contextlib.suppress(ClusterApiError, ClusterError):
+            client.delete(_ROTATION_PATH)
+    if finished and outcome.state.phase != "succeeded":
+        what = step.change.what
+        raise ClusterError(
+            f"changing {what} failed (Job {NAMESPACE}/{outcome.name}"
+            f"{': ' + outcome.state.detail if outcome.state.detail else ''})"
+        )
 
 
 def _reads_secret(obj: dict[str, Any]) -> bool:
