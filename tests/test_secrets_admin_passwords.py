@@ -434,3 +434,32 @@ def test_every_rotation_job_runs_once_on_the_management_node_without_an_api_toke
             refs = [e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e]
             assert all(set(ref) == {"name", "key"} for ref in refs)
             assert not [e for e in container["env"] if "PASSWORD" in e["name"] and "value" in e]
+
+
+def test_a_conflicting_secret_write_still_records_what_a_server_already_holds(
+    api: KubeApiServer, servers: Servers, tmp_path: Path, run_cli: RunCli
+) -> None:
+    api.fail(409, method="PUT", path=SECRET, times=1)  # someone else wrote the Secret meanwhile
+    result = run_cli("secrets", "rotate", "--admin-passwords", *kube_args(api, tmp_path))
+    assert result.code == 0, result.err
+    after_first_job = [(r.method, r.path) for r in api.requests if r.path == SECRET][1:4]
+    assert after_first_job == [("PUT", SECRET), ("GET", SECRET), ("PUT", SECRET)]
+    after = _stored(api)
+    assert after[c.SECRET_KEY_AIRFLOW_ADMIN_PASSWORD] == servers.airflow_admin
+    assert after[c.SECRET_KEY_GRAFANA_ADMIN_PASSWORD] == servers.grafana_admin
+
+
+def test_when_the_last_write_conflicts_the_password_is_recorded_and_the_keys_are_not_rotated(
+    api: KubeApiServer, servers: Servers, tmp_path: Path, run_cli: RunCli
+) -> None:
+    before = _stored(api)
+    api.fail(409, method="PUT", path=SECRET, times=1)
+    result = run_cli("secrets", "rotate", "--database-password", *kube_args(api, tmp_path))
+    assert result.code == 2
+    assert "changed while this command ran: postgres-password, sql-alchemy-conn recorded on top" in result.err
+    assert "fernet-key, webserver-secret-key not rotated; run it again" in result.err
+    after = _stored(api)
+    assert after[c.SECRET_KEY_POSTGRES_PASSWORD] == servers.postgres != before[c.SECRET_KEY_POSTGRES_PASSWORD]
+    assert after[c.SECRET_KEY_FERNET] == before[c.SECRET_KEY_FERNET]
+    assert not [w for w in writes(api) if w.method == "PATCH"]  # nothing restarted
+    _assert_no_value_printed(result.out + result.err, before, after)

@@ -7,7 +7,7 @@ messages name keys, never values.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -170,25 +170,66 @@ def rotate(
         recorded = sv.with_password(recorded, step.change.key, password)
         done.extend(sv.keys_derived_from(step.change.key))
         if index < len(planned) - 1:
-            version = _record(client, meta, recorded, version, when)
+            applied = {key: recorded[key] for key in done}
+            stored, merged = _record(client, meta, recorded, version, when, applied=applied)
+            version = (stored.get("metadata") or {}).get("resourceVersion")
+            if merged:  # someone else's values are in it now: build on them from here
+                meta = stored.get("metadata") or {}
+                recorded = sv.decode_data(stored.get("data"))
+                regenerated = sv.rotate_values(recorded)
     final = {
         **recorded,
         SECRET_KEY_FERNET: regenerated[SECRET_KEY_FERNET],
         SECRET_KEY_WEBSERVER: regenerated[SECRET_KEY_WEBSERVER],
     }
-    _record(client, meta, final, version, when)
+    _, merged = _record(client, meta, final, version, when, applied={key: final[key] for key in done})
+    if merged:
+        raise ClusterError(
+            f"Secret {NAMESPACE}/{SECRET_NAME} changed while this command ran: {', '.join(done)} "
+            f"recorded on top of that change, {', '.join(sv.ROTATABLE_KEYS)} not rotated; run it again"
+        )
     restarted = restart_readers(client, when) if restart else []
     return RotateResult((*sv.ROTATABLE_KEYS, *done), len(final[SECRET_KEY_FERNET].split(",")), restarted)
 
 
-def _record(client: KubeClient, meta: dict[str, Any], values: dict[str, str], version: Any, when: str) -> Any:
-    """PUT the Secret with ``values`` (optimistic concurrency); returns the new resourceVersion."""
+def _record(
+    client: KubeClient,
+    meta: dict[str, Any],
+    values: dict[str, str],
+    version: Any,
+    when: str,
+    *,
+    applied: Mapping[str, str],
+) -> tuple[dict[str, Any], bool]:
+    """PUT the Secret with ``values`` (optimistic concurrency); returns the stored Secret and
+    whether the write had to fall back to merging.
+
+    ``applied`` are values a server already holds: if the write fails (someone else changed the
+    Secret meanwhile), they alone are merged onto the fresh Secret once, since giving up would leave
+    a Secret that lies; the other values of ``values`` are then dropped.
+    """
     annotations = {**(meta.get("annotations") or {}), sv.ROTATED_AT_ANNOTATION: when}
     manifest = sv.secret_manifest(values, annotations)
     manifest["metadata"]["labels"] = {**(meta.get("labels") or {}), **manifest["metadata"]["labels"]}
     manifest["metadata"]["resourceVersion"] = version
-    stored = _write(client, "PUT", manifest)
-    return (stored.get("metadata") or {}).get("resourceVersion")
+    try:
+        stored = _write(client, "PUT", manifest)
+    except ClusterError:
+        if not applied:
+            raise
+        fresh = client.get(SECRET_PATH)
+        merged = {**sv.decode_data(fresh.get("data")), **applied}
+        manifest["data"] = sv.encode_data(merged)
+        manifest["metadata"]["resourceVersion"] = (fresh.get("metadata") or {}).get("resourceVersion")
+        try:
+            stored = _write(client, "PUT", manifest)
+        except ClusterError:
+            raise ClusterError(
+                f"{', '.join(sorted(applied))} changed in the server(s) but could not be recorded in "
+                f"Secret {NAMESPACE}/{SECRET_NAME} (it keeps changing): the Secret no longer matches"
+            ) from None
+        return stored, True
+    return stored, False
 
 
 def _live(client: KubeClient, plural: str, name: str) -> dict[str, Any] | None:
