@@ -8,7 +8,11 @@ nodeSelector and required node affinity narrow each workload's nodes, and requir
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
+import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -38,6 +42,41 @@ LONG_RUNNING = ("Deployment", "StatefulSet", "DaemonSet")
 def rendered(overlay: str) -> tuple[Manifest, ...]:
     """The overlay rendered by the real pinned kustomize, parsed (once per test process)."""
     result = render_overlay(str(REPO_ROOT / overlay), root=REPO_ROOT)
+    return tuple(parse_manifests(result.text, overlay))
+
+
+MANIFEST_FOLDERS = ("base", "overlays", "policies", "argocd", "components", "schemas")
+
+
+@cache
+def backup_enabled_repo() -> Path:
+    """A Git repository holding a copy of the manifests with `gitops-tool backup enable --all`
+    committed by the real command (once per test process, removed at exit)."""
+    from gitops_tool.core.backup_component import Settings
+    from gitops_tool.services.backup_component import ComponentOptions, enable
+
+    folder = Path(tempfile.mkdtemp(prefix="gitops-backup-enabled-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for name in MANIFEST_FOLDERS:
+        if (REPO_ROOT / name).is_dir():
+            shutil.copytree(REPO_ROOT / name, folder / name)
+    for command in (
+        ["init", "-q", "-b", "main"],
+        ["config", "user.name", "Test"],
+        ["config", "user.email", "test@example.com"],
+        ["add", "-A"],
+        ["commit", "-q", "-m", "manifests"],
+    ):
+        subprocess.run(["git", *command], cwd=folder, check=True, capture_output=True)
+    enable(Settings(), ComponentOptions(), start=folder)
+    return folder
+
+
+@cache
+def rendered_with_backup(overlay: str) -> tuple[Manifest, ...]:
+    """``overlay`` rendered with the backup component enabled in it (see backup_enabled_repo)."""
+    repo = backup_enabled_repo()
+    result = render_overlay(str(repo / overlay), root=repo)
     return tuple(parse_manifests(result.text, overlay))
 
 
@@ -73,7 +112,8 @@ def pod_labels(obj: Manifest) -> dict[str, str]:
     if obj["kind"] == "Pod":
         labels: dict[str, str] = obj["metadata"].get("labels") or {}
         return labels
-    template: dict[str, str] = obj["spec"]["template"]["metadata"].get("labels") or {}
+    spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+    template: dict[str, str] = spec["template"]["metadata"].get("labels") or {}
     return template
 
 
@@ -178,12 +218,13 @@ def placement(objects: Iterable[Manifest], nodes: Mapping[str, Mapping[str, str]
     return placed
 
 
-def placement_matrix(overlay: str) -> dict[str, set[str]]:
+def placement_matrix(overlay: str, objects: tuple[Manifest, ...] | None = None) -> dict[str, set[str]]:
     """node -> names of the workloads that run there (DaemonSets on each of their nodes).
 
-    Fails when a non-DaemonSet workload could land on more than one node, or on none.
+    ``objects``: another render of ``overlay`` (default: the shipped one). Fails when a non-DaemonSet
+    workload could land on more than one node, or on none.
     """
-    objects = rendered(overlay)
+    objects = rendered(overlay) if objects is None else objects
     nodes = node_labels(overlay)
     placed = placement(objects, nodes)
     matrix: dict[str, set[str]] = {node: set() for node in nodes}

@@ -141,7 +141,8 @@ def test_backup_without_the_component_says_how_to_enable_it(tmp_path: Path, run_
         for args in (["backup", "now"], ["backup", "list"], ["restore", "airflow-x.dump", "--yes"]):
             result = run_cli(*args, *fast(api, tmp_path))
             assert result.code == 2
-            assert "no CronJob airflow/airflow-db-backup: enable the backup component" in result.err
+            assert "no CronJob airflow/airflow-db-backup: backups are not enabled" in result.err
+            assert "`gitops-tool backup enable OVERLAY`" in result.err
         assert writes(api) == []
 
 
@@ -252,21 +253,3 @@ def test_cronjob_component_is_the_object_tests_use() -> None:
     assert container["name"] == "pg-dump"
     assert "backup written:" in container["command"][2]
     assert {e["name"] for e in container["env"]} >= {"PGPASSWORD", "BACKUP_KEEP", "PGHOST"}
-
-
-@pytest.mark.parametrize("overlay", ["three-node-ha", "single-node-legacy"])
-def test_the_component_enabled_in_an_overlay_passes_schema_and_policies(
-    project_copy: Path, run_cli: RunCli, overlay: str
-) -> None:
-    target = project_copy / "overlays" / "with-backup"
-    target.mkdir()
-    (target / "kustomization.yaml").write_text(
-        "labels:\n  - pairs:\n      app.kubernetes.io/part-of: airflow\n"
-        "      app.kubernetes.io/managed-by: gitops-tool\n"
-        f"resources:\n  - ../{overlay}\ncomponents:\n  - ../../components/backup\n"
-    )
-    result = run_cli("validate", "overlays/with-backup", cwd=project_copy)
-    assert result.code == 0, result.out
-    assert "CronJob/airflow-db-backup" not in result.out
-    rendered = run_cli("render", "overlays/with-backup", cwd=project_copy).out
-    assert "kind: CronJob" in rendered and "name: airflow-backups" in rendered

@@ -65,6 +65,13 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "secrets rotate": [["--kubeconfig", K], ["--admin-passwords", "--database-password", "--kubeconfig", K]],
     "nodes check": [["--kubeconfig", K]],
     "nodes apply": [["--yes", "--kubeconfig", K]],
+    # Refusals only: these run in this repository, where a success would commit.
+    "backup enable": [
+        ["nope"],
+        ["three-node-ha", "--retention", "0"],
+        ["three-node-ha", "--schedule", "61 * * * *"],
+    ],
+    "backup disable": [["nope"], ["three-node-ha", "--all"]],
     "backup now": [["--kubeconfig", K]],
     "backup list": [["--kubeconfig", K]],
     "dags push": [[f"{TMP}/dags", "--kubeconfig", K]],

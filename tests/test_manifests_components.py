@@ -19,6 +19,7 @@ from tests.manifests_support import (
     find,
     pod_labels,
     rendered,
+    rendered_with_backup,
     worker_templates,
     workloads,
 )
@@ -36,9 +37,11 @@ SEED_SERVICES = {
 }
 
 
-@pytest.fixture(params=OVERLAYS)
+@pytest.fixture(params=[*OVERLAYS, *(f"{o}+backup" for o in OVERLAYS)])
 def objects(request: pytest.FixtureRequest) -> tuple[Manifest, ...]:
-    return rendered(request.param)
+    """Each shipped render, and each with optional components/backup enabled (`backup enable`)."""
+    overlay, _, backup = str(request.param).partition("+")
+    return rendered_with_backup(overlay) if backup else rendered(overlay)
 
 
 def _container(obj: Manifest, name: str) -> dict[str, Any]:

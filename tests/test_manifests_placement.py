@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from tests.manifests_support import (
     pod_labels,
     preferred_nodes,
     rendered,
+    rendered_with_backup,
     selector_matches,
     worker_templates,
 )
@@ -43,10 +45,16 @@ def _schedulers(objects: tuple[Manifest, ...]) -> list[Manifest]:
     ]
 
 
-def test_ha_placement_is_the_seed_table() -> None:
+# The shipped render, and the one with optional components/backup enabled (`gitops-tool backup enable`).
+RENDERS = pytest.mark.parametrize("render", [rendered, rendered_with_backup], ids=["shipped", "with-backup"])
+Render = Callable[[str], tuple[Manifest, ...]]
+
+
+@RENDERS
+def test_ha_placement_is_the_seed_table(render: Render) -> None:
     """The seed's table, and each scheduler added since (add-scheduler) on its own node the same way."""
     roles = node_roles(HA)
-    matrix = placement_matrix(HA)
+    matrix = placement_matrix(HA, render(HA))
     for role, components in SEED_TABLE.items():
         assert components <= matrix[roles[role]], (
             f"{role} ({roles[role]}) misses {components - matrix[roles[role]]}"
@@ -56,6 +64,8 @@ def test_ha_placement_is_the_seed_table() -> None:
         if role != "management":
             assert matrix[node] == {f"airflow-{role}", "node-exporter"}, role
     assert matrix[roles["management"]] >= {"nfs-client-provisioner", "airflow-db-migrate", "test-nfs-pod"}
+    # The backup pods run beside PostgreSQL (and the NFS server) on the management node.
+    assert ("airflow-db-backup" in matrix[roles["management"]]) == (render is rendered_with_backup)
 
 
 def test_ha_workers_prefer_their_schedulers_node() -> None:
@@ -71,13 +81,15 @@ def test_ha_workers_prefer_their_schedulers_node() -> None:
     assert {name: preferred_nodes(pod["spec"], nodes) for name, pod in templates.items()} == expected
 
 
-def test_legacy_runs_everything_on_its_one_node_through_pod_affinity() -> None:
-    objects = rendered(LEGACY)
+@RENDERS
+def test_legacy_runs_everything_on_its_one_node_through_pod_affinity(render: Render) -> None:
+    objects = render(LEGACY)
     (node,) = node_roles(LEGACY).values()
-    matrix = placement_matrix(LEGACY)
+    matrix = placement_matrix(LEGACY, objects)
     assert set(matrix) == {node}
     all_names = {o["metadata"]["name"] for o in objects if pod_spec(o) is not None}
     assert matrix[node] == all_names
+    assert ("airflow-db-backup" in all_names) == (render is rendered_with_backup)
     # Co-located through podAffinity as the old layout did: every pod but the anchor and the
     # DaemonSet follows the anchor, so the anchor's node alone decides.
     anchor = find(objects, "Deployment", "nfs-server")
@@ -99,9 +111,10 @@ def _wave(obj: Manifest) -> int:
     return int(obj["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"])
 
 
-def test_legacy_anchor_starts_in_the_earliest_workload_wave() -> None:
+@RENDERS
+def test_legacy_anchor_starts_in_the_earliest_workload_wave(render: Render) -> None:
     """A pod following a later wave's pod would hold Argo CD in its own wave forever."""
-    objects = rendered(LEGACY)
+    objects = render(LEGACY)
     anchor = find(objects, "Deployment", "nfs-server")
     assert _wave(anchor) == min(_wave(o) for o in objects if pod_spec(o) is not None)
 

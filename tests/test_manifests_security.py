@@ -14,7 +14,15 @@ from gitops_tool.core.conventions import (
 )
 from gitops_tool.core.images import parse_image, pod_spec
 from gitops_tool.core.objects import Manifest, describe
-from tests.manifests_support import LONG_RUNNING, OVERLAYS, all_containers, find, generated_name, rendered
+from tests.manifests_support import (
+    LONG_RUNNING,
+    OVERLAYS,
+    all_containers,
+    find,
+    generated_name,
+    rendered,
+    rendered_with_backup,
+)
 
 AIRFLOW_IMAGE = "apache/airflow:2.11.0-python3.9"
 # Pods that talk to the Kubernetes API and therefore mount a service account token.
@@ -25,9 +33,11 @@ HOST_RULES = {"privileged", "host-path", "host-network", "host-pid", "host-ipc"}
 EXACT_TAG = re.compile(r"^v?\d+\.\d+(\.\d+)?([-.][A-Za-z0-9.]+)?$")
 
 
-@pytest.fixture(params=OVERLAYS)
+@pytest.fixture(params=[*OVERLAYS, *(f"{o}+backup" for o in OVERLAYS)])
 def objects(request: pytest.FixtureRequest) -> tuple[Manifest, ...]:
-    return rendered(request.param)
+    """Each shipped render, and each with optional components/backup enabled (`backup enable`)."""
+    overlay, _, backup = str(request.param).partition("+")
+    return rendered_with_backup(overlay) if backup else rendered(overlay)
 
 
 def _exceptions(obj: Manifest) -> set[str]:

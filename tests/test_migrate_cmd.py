@@ -80,7 +80,7 @@ def test_legacy_cluster_plan_and_check_list_what_is_missing(tmp_path: Path, run_
         assert plan.code == 0, plan.err
         lines = plan.out.splitlines()
         assert lines[0] == "[ ] 1. Back up the metadata DB"
-        assert "add components/backup to overlays/single-node-legacy" in lines[1]
+        assert "gitops-tool backup enable overlays/single-node-legacy (one commit)" in lines[1]
         assert lines[2] == "[ ] 2. Label the nodes with their HA roles"
         assert lines[4].startswith("[ ] 3. Switch the Argo CD Application path")
         assert "applications/three-node-ha.yaml" in lines[5]
@@ -88,7 +88,11 @@ def test_legacy_cluster_plan_and_check_list_what_is_missing(tmp_path: Path, run_
         check = run_cli("migrate", "check", *kube_args(api, tmp_path), cwd=REPO_ROOT)
         assert check.code == 1
         assert "FAIL    nodes: 1 mapped node(s) not in the cluster: node-3" in check.out
-        assert "FAIL    recent backup: no backup in the last 24h (none found)" in check.out
+        assert (
+            "FAIL    recent backup: no backup in the last 24h (none found); backups are not enabled "
+            "(no backup CronJob)" in check.out
+        )
+        assert "gitops-tool backup enable overlays/single-node-legacy, let Argo CD sync" in check.out
         assert (
             "PASS    Argo CD Application: Synced/Healthy: airflow (overlays/single-node-legacy)" in check.out
         )

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +21,8 @@ from gitops_tool.core.network_reach import (
     workloads,
 )
 from gitops_tool.core.objects import Manifest
-from gitops_tool.services.rendering import render_overlay
-from tests.conftest import REPO_ROOT, RunCli
-from tests.manifests_support import HA, LEGACY, rendered
+from tests.conftest import RunCli
+from tests.manifests_support import HA, LEGACY, rendered, rendered_with_backup
 
 EXTERNAL = "external client"
 OTHER_NAMESPACE = "webserver-labelled pod in namespace default"
@@ -47,11 +45,14 @@ def _airflow_pods(schedulers: int) -> set[str]:
     return pods
 
 
-def _expected(schedulers: int, git_sync: bool) -> dict[str, dict[str, set[str] | str]]:
+def _expected(schedulers: int, git_sync: bool, backup: bool) -> dict[str, dict[str, set[str] | str]]:
     """target -> container port -> sources admitted ("all": every source, outside the cluster too)."""
     airflow = _airflow_pods(schedulers)
+    # components/backup: its pg_dump CronJob (and the restore/list Jobs built from it) reach
+    # PostgreSQL and nothing else; the pods have no port of their own to open.
+    backup_pods = {"airflow-db-backup"} if backup else set()
     matrix: dict[str, dict[str, set[str] | str]] = {
-        "postgres": {"5432/TCP": airflow | {"postgres-exporter"} | ROTATION_DB_CLIENTS},
+        "postgres": {"5432/TCP": airflow | {"postgres-exporter"} | ROTATION_DB_CLIENTS | backup_pods},
         # Behind their LoadBalancers: source ranges are enforced at the LB (loadBalancerSourceRanges).
         "airflow-webserver": {"8080/TCP": "all"},
         "grafana": {"3000/TCP": "all"},
@@ -85,21 +86,31 @@ def _matrix(objects: tuple[Manifest, ...]) -> tuple[dict[str, dict[str, set[str]
     }
 
 
+# The shipped render, and the one with optional components/backup enabled (`gitops-tool backup enable`).
+RENDERS = {False: rendered, True: rendered_with_backup}
+
+
+@pytest.mark.parametrize("backup", [False, True], ids=["shipped", "with-backup"])
 @pytest.mark.parametrize(("overlay", "schedulers", "git_sync"), [(HA, 2, True), (LEGACY, 1, False)])
 def test_rendered_policies_give_exactly_the_expected_reachability(
-    overlay: str, schedulers: int, git_sync: bool
+    overlay: str, schedulers: int, git_sync: bool, backup: bool
 ) -> None:
-    actual, everyone = _matrix(rendered(overlay))
+    objects = RENDERS[backup](overlay)
+    assert any(w.name == "airflow-db-backup" for w in workloads(objects)) == backup
+    actual, everyone = _matrix(objects)
     expected = {
         target: {port: everyone if allowed == "all" else allowed for port, allowed in ports.items()}
-        for target, ports in _expected(schedulers, git_sync).items()
+        for target, ports in _expected(schedulers, git_sync, backup).items()
     }
     assert actual == expected
 
 
+@pytest.mark.parametrize("backup", [False, True], ids=["shipped", "with-backup"])
 @pytest.mark.parametrize("overlay", [HA, LEGACY])
-def test_every_pod_but_the_host_network_one_is_isolated_and_undeclared_ports_are_closed(overlay: str) -> None:
-    objects = rendered(overlay)
+def test_every_pod_but_the_host_network_one_is_isolated_and_undeclared_ports_are_closed(
+    overlay: str, backup: bool
+) -> None:
+    objects = RENDERS[backup](overlay)
     policies = IngressPolicies.from_objects(objects)
     found = workloads(objects)
     assert {w.name for w in found if not policies.isolated(w)} == {"node-exporter"}
@@ -117,24 +128,6 @@ def test_no_policy_restricts_egress(overlay: str) -> None:
     policies = [o for o in rendered(overlay) if o["kind"] == "NetworkPolicy"]
     assert policies
     assert all(o["spec"]["policyTypes"] == ["Ingress"] and "egress" not in o["spec"] for o in policies)
-
-
-def test_the_backup_component_admits_its_pods_to_postgres(tmp_path: Path) -> None:
-    overlay = tmp_path / "with-backup"
-    overlay.mkdir()
-    (overlay / "kustomization.yaml").write_text(
-        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
-        f"resources:\n  - {os.path.relpath(REPO_ROOT / HA, overlay)}\n"
-        f"components:\n  - {os.path.relpath(REPO_ROOT / 'components/backup', overlay)}\n",
-        encoding="utf-8",
-    )
-    objects = tuple(parse_manifests(render_overlay(str(overlay), root=tmp_path).text, "with-backup"))
-    actual, _ = _matrix(objects)
-    assert actual["postgres"]["5432/TCP"] == _airflow_pods(2) | ROTATION_DB_CLIENTS | {
-        "postgres-exporter",
-        "airflow-db-backup",
-    }
-    # Without the component, no backup pod exists and the rule is absent (matrix test above).
 
 
 # --- the evaluator's semantics ---------------------------------------------------------------------

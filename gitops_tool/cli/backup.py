@@ -1,11 +1,14 @@
-"""``gitops-tool backup now|list`` and ``gitops-tool restore FILE --yes``."""
+"""``gitops-tool backup enable|disable|now|list`` and ``gitops-tool restore FILE --yes``."""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gitops_tool.cli import options
 from gitops_tool.errors import UserError
+
+if TYPE_CHECKING:
+    from gitops_tool.services.backup_component import ComponentOptions, ComponentResult
 
 backup_app = typer.Typer(
     name="backup",
@@ -61,6 +64,103 @@ def list_(
         files = backup.list_backups(client, backup.Waiting(timeout=timeout, poll=poll_interval), report)
     typer.echo(listing_text(files))
     return 0
+
+
+OverlayArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[OVERLAY]", help="The overlay Argo CD syncs, e.g. three-node-ha (or give --all)."
+    ),
+]
+AllOverlays = Annotated[bool, typer.Option("--all", help="Every overlay under overlays/.")]
+NoCommit = Annotated[bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")]
+KubernetesVersion = Annotated[
+    str, typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version to validate against.")
+]
+
+
+@backup_app.command(
+    "enable",
+    epilog="Example: gitops-tool backup enable three-node-ha --schedule '30 1 * * *' --retention 30",
+)
+def enable(  # noqa: PLR0917 - Typer maps parameters to options
+    overlay: OverlayArgument = None,
+    all_overlays: AllOverlays = False,
+    schedule: Annotated[
+        str | None,
+        typer.Option("--schedule", help="Cron expression in UTC (default of the component: '0 2 * * *')."),
+    ] = None,
+    retention: Annotated[
+        int | None,
+        typer.Option("--retention", help="Dumps kept on the volume (default of the component: 14)."),
+    ] = None,
+    no_commit: NoCommit = False,
+    kubernetes_version: KubernetesVersion = "1.37",
+    kustomize: options.Kustomize = None,
+) -> int:
+    """Add the backup component (nightly pg_dump CronJob to the NFS volume) to an overlay, validate
+    the render and commit it; Argo CD then creates the CronJob."""
+    from gitops_tool.core.backup_component import Settings
+    from gitops_tool.services import backup_component
+
+    result = backup_component.enable(
+        Settings(schedule, retention),
+        _component_options(overlay, all_overlays, no_commit, kubernetes_version, kustomize),
+    )
+    _report_component(result)
+    for label, settings in sorted(result.settings.items()):
+        typer.echo(f"  {label}: schedule {settings.schedule} (UTC), keeps {settings.retention} dumps")
+    if result.commit:
+        typer.echo("after Argo CD syncs: gitops-tool backup now (a backup at once), gitops-tool backup list")
+    return 0
+
+
+@backup_app.command("disable", epilog="Example: gitops-tool backup disable three-node-ha")
+def disable(
+    overlay: OverlayArgument = None,
+    all_overlays: AllOverlays = False,
+    no_commit: NoCommit = False,
+    kubernetes_version: KubernetesVersion = "1.37",
+    kustomize: options.Kustomize = None,
+) -> int:
+    """Remove the backup component (and its schedule/retention patch) from an overlay, validate and
+    commit; the dumps stay on the NFS share (the claim's storage class retains them)."""
+    from gitops_tool.services import backup_component
+
+    result = backup_component.disable(
+        _component_options(overlay, all_overlays, no_commit, kubernetes_version, kustomize)
+    )
+    _report_component(result)
+    return 0
+
+
+def _component_options(
+    overlay: str | None, all_overlays: bool, no_commit: bool, kubernetes_version: str, kustomize: str | None
+) -> "ComponentOptions":
+    from gitops_tool.adapters.schema import normalise_version
+    from gitops_tool.services.backup_component import ComponentOptions
+
+    if overlay is not None and all_overlays:
+        raise UserError("give an OVERLAY or --all, not both")
+    if overlay is None and not all_overlays:
+        raise UserError("give the OVERLAY Argo CD syncs (such as three-node-ha) or --all")
+    return ComponentOptions(
+        overlays=(overlay,) if overlay is not None else (),
+        commit=not no_commit,
+        kubernetes_version=normalise_version(kubernetes_version),
+        kustomize=kustomize,
+    )
+
+
+def _report_component(result: "ComponentResult") -> None:
+    where = (
+        f"commit {result.commit[:12]}: {result.message}" if result.commit else "not committed (--no-commit)"
+    )
+    typer.echo(where)
+    for path in result.paths:
+        typer.echo(f"  {path}")
+    for label in result.skipped:
+        typer.echo(f"note: {label} left as it was (already in that state)", err=True)
 
 
 def restore(  # noqa: PLR0917 - Typer maps parameters to options

@@ -87,7 +87,7 @@ def plan_steps(facts: MigrationFacts) -> list[Step]:
         backup_how = "gitops-tool backup now"
     else:
         backup_how = (
-            f"add components/backup to {facts.legacy}'s kustomization (components:), let Argo CD sync, "
+            f"gitops-tool backup enable {facts.legacy} (one commit), let Argo CD sync, "
             "then gitops-tool backup now"
         )
     steps.append(Step(1, "Back up the metadata DB", "done" if _backup_recent(facts) else "todo", backup_how))
@@ -184,8 +184,12 @@ def check_preconditions(facts: MigrationFacts) -> list[CheckResult]:
             CheckResult(
                 "recent backup",
                 Status.FAIL,
-                f"no backup in the last {int(facts.max_backup_age.total_seconds() // 3600)}h ({age})",
-                "gitops-tool backup now",
+                f"no backup in the last {int(facts.max_backup_age.total_seconds() // 3600)}h ({age})"
+                + ("" if facts.backup_component else "; backups are not enabled (no backup CronJob)"),
+                "gitops-tool backup now"
+                if facts.backup_component
+                else f"gitops-tool backup enable {facts.legacy}, let Argo CD sync, "
+                "then gitops-tool backup now",
             )
         )
     if not facts.applications:

@@ -51,8 +51,8 @@ def backup_cronjob(client: KubeClient) -> dict[str, Any]:
     found = client.get_or_none(api_path("batch", "v1", "cronjobs", NAMESPACE, bj.BACKUP_CRONJOB))
     if found is None:
         raise UserError(
-            f"no CronJob {NAMESPACE}/{bj.BACKUP_CRONJOB}: enable the backup component "
-            "(components: [../../components/backup] in the overlay) and let Argo CD sync it"
+            f"no CronJob {NAMESPACE}/{bj.BACKUP_CRONJOB}: backups are not enabled; enable them in Git "
+            "with `gitops-tool backup enable OVERLAY` (the overlay Argo CD syncs) and let Argo CD sync"
         )
     return found
 
