@@ -12,7 +12,7 @@ if TYPE_CHECKING:
 
 backup_app = typer.Typer(
     name="backup",
-    help="Back up the Airflow metadata DB to the NFS volume with Jobs from the backup CronJob.",
+    help="Metadata DB backups: enable the pg_dump CronJob in Git, run and list backups on the NFS volume.",
     no_args_is_help=True,
 )
 

@@ -59,7 +59,10 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
         "nodes",
         "Check and apply the node role labels (node-role.kubernetes.io/airflow) of an overlay's mapping.",
     ),
-    ("backup", "Back up the Airflow metadata DB to the NFS volume with Jobs from the backup CronJob."),
+    (
+        "backup",
+        "Metadata DB backups: enable the pg_dump CronJob in Git, run and list backups on the NFS volume.",
+    ),
     ("dags", "Publish DAG folders atomically to the airflow-dags volume (clusters without git-sync)."),
     ("migrate", "Migrate from the single-node legacy layout to the three-node HA layout, step by step."),
     ("policy", "The repository's Rego policies (policies/*.rego)."),
