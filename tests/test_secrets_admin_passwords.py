@@ -316,7 +316,7 @@ def test_with_the_database_password_the_database_goes_last(
 def test_a_leftover_rotation_secret_is_removed_first(
     api: KubeApiServer, tmp_path: Path, run_cli: RunCli
 ) -> None:
-    leftover = pj.rotation_secret(pj.GRAFANA_ADMIN, base64.b64encode(b"left-by-an-interrupted-run").decode())
+    leftover = pj.rotation_secret(pj.GRAFANA_ADMIN, "left-by-an-interrupted-run")
     api.add(leftover)
     result = run_cli("secrets", "rotate", "--admin-passwords", *kube_args(api, tmp_path))
     assert result.code == 0, result.err

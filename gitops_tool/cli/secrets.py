@@ -6,9 +6,13 @@ from typing import Annotated
 import typer
 
 from gitops_tool.cli import options
-from gitops_tool.cli.backup import Poll, Timeout
+from gitops_tool.cli.backup import Poll
 from gitops_tool.core.conventions import SECRET_KEY_AIRFLOW_ADMIN_PASSWORD, SECRET_KEY_GRAFANA_ADMIN_PASSWORD
 from gitops_tool.errors import UserError
+
+JobTimeout = Annotated[
+    float, typer.Option("--timeout", min=1, help="Seconds to wait for each password Job to finish.")
+]
 
 secrets_app = typer.Typer(
     name="secrets",
@@ -76,7 +80,7 @@ def rotate(  # noqa: PLR0917 - Typer maps parameters to options
             help="Also change the Airflow and Grafana admin passwords (Jobs set them in the servers first).",
         ),
     ] = False,
-    timeout: Timeout = 900.0,
+    timeout: JobTimeout = 900.0,
     poll_interval: Poll = 2.0,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,

@@ -18,8 +18,8 @@ from typing import Any
 
 from gitops_tool.core import conventions as c
 from gitops_tool.core.objects import Manifest
+from gitops_tool.core.secret_values import CREATED_BY_LABEL, encode_data
 
-CREATED_BY_LABEL = "app.kubernetes.io/created-by"
 ROTATE_CREATOR = "gitops-tool-secrets-rotate"
 ROTATION_SECRET = "airflow-secrets-rotation"  # noqa: S105 - a name, not a value
 NEW_PASSWORD_ENV = "NEW_PASSWORD"  # noqa: S105 - an environment variable name
@@ -39,8 +39,9 @@ _ALTER_SQL = (  # a shell script; the password itself only ever sits in $NEW_PAS
     '| psql -v ON_ERROR_STOP=1 -v "newpw=$NEW_PASSWORD"'
 )
 # `airflow users reset-password` (Airflow 2.9+ takes it from the FAB provider) changes an existing
-# user and fails when the user is missing, so a failed run changes nothing. Airflow's CLI action
-# log masks the value of --password before it writes the command line to its `log` table.
+# user and fails when the user is missing, so a failed run changes nothing (it also fails with
+# the FAB provider of Airflow 2.11.2, apache/airflow#63830). Airflow's CLI action log masks the
+# value of --password before it writes the command line to its `log` table.
 _AIRFLOW_RESET = (
     f'exec airflow users reset-password --username {c.AIRFLOW_ADMIN_USER} --password "${NEW_PASSWORD_ENV}"'
 )
@@ -101,8 +102,8 @@ GRAFANA_ADMIN = PasswordChange(
 )
 
 
-def rotation_secret(change: PasswordChange, encoded_password: str) -> Manifest:
-    """The short-lived Secret carrying one new password (already base64-encoded) to its Job."""
+def rotation_secret(change: PasswordChange, password: str) -> Manifest:
+    """The short-lived Secret carrying one new password to its Job."""
     return {
         "apiVersion": "v1",
         "kind": "Secret",
@@ -112,7 +113,7 @@ def rotation_secret(change: PasswordChange, encoded_password: str) -> Manifest:
             "labels": {CREATED_BY_LABEL: ROTATE_CREATOR},
         },
         "type": "Opaque",
-        "data": {change.rotation_key: encoded_password},
+        "data": encode_data({change.rotation_key: password}),
     }
 
 

@@ -306,8 +306,7 @@ def _apply_in_server(
     """
     if client.get_or_none(_ROTATION_PATH) is not None:
         client.delete(_ROTATION_PATH)  # left by an interrupted rotation; holds no password in use
-    encoded = sv.encode_data({step.change.rotation_key: password})[step.change.rotation_key]
-    client.create(_SECRETS, pj.rotation_secret(step.change, encoded))
+    client.create(_SECRETS, pj.rotation_secret(step.change, password))
     job = step.job(f"{step.change.job_prefix}-{now.strftime('%Y%m%d-%H%M%S')}")
     name = str(job["metadata"]["name"])
     finished = False
