@@ -17,7 +17,9 @@ COPY gitops_tool /src/gitops_tool
 RUN /opt/gitops-tool/bin/pip install /src
 
 FROM ${PYTHON_IMAGE}
-# git: the drift CronJob clones this repository and renders the overlay at that commit.
+# git: the drift CronJob clones this repository and renders the overlay at that commit. Not pinned to
+# a version (hadolint DL3008): bookworm's security updates replace the old one, so a pin breaks builds.
+# hadolint ignore=DL3008
 RUN apt-get update \
     && apt-get install -y --no-install-recommends git ca-certificates \
     && rm -rf /var/lib/apt/lists/*
