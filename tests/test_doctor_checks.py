@@ -43,6 +43,26 @@ def deployment(name: str, ready: int, replicas: int = 1, scheduler: bool = False
     }
 
 
+BACKUP_CRONJOB: dict[str, object] = {
+    "metadata": {"name": "airflow-db-backup", "uid": "u-1"},
+    "spec": {"schedule": "0 2 * * *"},
+}
+
+
+def backup_job(name: str, created: str, condition: str) -> dict[str, object]:
+    return {
+        "metadata": {
+            "name": name,
+            "creationTimestamp": created,
+            "ownerReferences": [{"kind": "CronJob", "name": "airflow-db-backup", "uid": "u-1"}],
+        },
+        "status": {
+            "conditions": [{"type": condition, "status": "True", "reason": "BackoffLimitExceeded"}],
+            "completionTime": created.replace(":00:00Z", ":05:00Z"),
+        },
+    }
+
+
 def healthy() -> ClusterSnapshot:
     nodes = {name: {NODE_ROLE_LABEL: role} for role, name in MAPPING.roles.items()}
     return ClusterSnapshot(
@@ -73,6 +93,8 @@ def healthy() -> ClusterSnapshot:
         access=[AccessAnswer(v, r, s, True) for v, r, s in EXECUTOR_PERMISSIONS],
         label_plan=plan_labels(MAPPING, nodes),
         overlay="overlays/three-node-ha",
+        backup_cronjob=BACKUP_CRONJOB,
+        jobs=[backup_job("airflow-db-backup-29391720", "2026-11-27T02:00:00Z", "Complete")],
     )
 
 
@@ -87,8 +109,10 @@ def test_a_healthy_cluster_passes_every_check() -> None:
         ("schedulers", Status.PASS),
         ("executor RBAC", Status.PASS),
         ("warning events", Status.PASS),
+        ("backups", Status.PASS),
     ]
     assert "hint" not in report_text(results)
+    assert results[-1].detail == "last successful backup 2026-11-27 02:05Z (schedule 0 2 * * *)"
 
 
 def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
@@ -137,6 +161,10 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
         ],
         access=[AccessAnswer("create", "pods", "", False), AccessAnswer("get", "pods", "", True)],
         label_plan=plan_labels(MAPPING, {"node-1": {}, "node-2": {NODE_ROLE_LABEL: "scheduler-1"}}),
+        jobs=[
+            backup_job("airflow-db-backup-29391720", "2026-11-26T02:00:00Z", "Complete"),
+            backup_job("airflow-db-backup-29393160", "2026-11-27T02:00:00Z", "Failed"),
+        ],
     )
     results = {r.name: r for r in run_checks(snapshot)}
     assert all(r.status is Status.FAIL for r in results.values())
@@ -151,8 +179,45 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
     assert results["NFS server and provisioner"].items == ["Deployment/nfs-client-provisioner: 0/1 ready"]
     assert "may not: create pods" in results["executor RBAC"].detail
     assert results["warning events"].items == ["Pod/p: FailedMount: mount failed"]
+    assert results["backups"].detail == (
+        "the latest backup Job airflow-db-backup-29393160 failed: BackoffLimitExceeded"
+    )
     text = report_text(results.values())
-    assert text.count("hint:") == 8
+    assert text.count("hint:") == 9
+
+
+def test_backups_not_enabled_not_yet_run_suspended_or_unreadable() -> None:
+    def backups(**changes: object) -> tuple[Status, str, str]:
+        result = {r.name: r for r in run_checks(replace(healthy(), **changes))}["backups"]  # type: ignore[arg-type]
+        return result.status, result.detail, result.hint
+
+    status, detail, hint = backups(backup_cronjob=None, jobs=[])
+    assert (status, detail) == (
+        Status.UNKNOWN,
+        "backups are not enabled: no CronJob airflow/airflow-db-backup",
+    )
+    assert hint.startswith("gitops-tool backup enable OVERLAY")
+    assert backups(jobs=[]) == (
+        Status.UNKNOWN,
+        "no backup has completed yet (schedule 0 2 * * * UTC)",
+        "gitops-tool backup now",
+    )
+    suspended = {**BACKUP_CRONJOB, "spec": {"schedule": "0 2 * * *", "suspend": True}}
+    assert backups(backup_cronjob=suspended)[:2] == (
+        Status.FAIL,
+        "CronJob airflow-db-backup is suspended: no scheduled backup runs",
+    )
+    # A failure older than the last success is history, not a problem.
+    older = [
+        backup_job("a", "2026-11-25T02:00:00Z", "Failed"),
+        backup_job("b", "2026-11-26T02:00:00Z", "Complete"),
+    ]
+    assert backups(jobs=older)[0] is Status.PASS
+    # list and restore Jobs carry the CronJob's labels but are not backups.
+    listing = backup_job("airflow-backup-list-x", "2026-11-27T04:00:00Z", "Failed")
+    listing["metadata"]["labels"] = {"gitops-tool.io/backup-job": "list"}  # type: ignore[index]
+    assert backups(jobs=[*older, listing])[0] is Status.PASS
+    assert backups(backups_readable=False, backup_cronjob=None)[0] is Status.UNKNOWN
 
 
 def test_unknown_when_the_api_server_cannot_be_asked() -> None:

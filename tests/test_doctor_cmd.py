@@ -44,6 +44,34 @@ def _pvc(name: str, phase: str = "Bound") -> dict[str, Any]:
     }
 
 
+def _backup_cronjob() -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "CronJob",
+        "metadata": {"name": "airflow-db-backup", "namespace": "airflow"},
+        "spec": {"schedule": "0 2 * * *", "jobTemplate": {"spec": {"template": {"spec": {}}}}},
+    }
+
+
+def _backup_job(name: str, condition: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": "airflow",
+            "ownerReferences": [
+                {"apiVersion": "batch/v1", "kind": "CronJob", "name": "airflow-db-backup", "uid": "x"}
+            ],
+        },
+        "spec": {"template": {"spec": {}}},
+        "status": {
+            "conditions": [{"type": condition, "status": "True"}],
+            "completionTime": "2026-11-27T02:05:00Z",
+        },
+    }
+
+
 def healthy() -> list[dict[str, Any]]:
     return [
         namespace(),
@@ -59,6 +87,8 @@ def healthy() -> list[dict[str, Any]]:
         _pvc("airflow-dags"),
         _pvc("airflow-logs"),
         {**_pod("test-nfs-pod", "node-1", {}), "status": {"phase": "Succeeded"}},
+        _backup_cronjob(),
+        _backup_job("airflow-db-backup-29393160", "Complete"),
     ]
 
 
@@ -85,7 +115,9 @@ def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: P
             "PASS    schedulers",
             "PASS    executor RBAC",
             "PASS    warning events",
+            "PASS    backups",
         ]
+        assert "PASS    backups: last successful backup 2026-11-27 02:05Z (schedule 0 2 * * *)" in result.out
         posts = [r for r in api.requests if r.method != "GET"]
         assert {r.path for r in posts} == {"/apis/authorization.k8s.io/v1/subjectaccessreviews"}
         assert [
@@ -158,6 +190,7 @@ def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli
             "schedulers": "fail",
             "executor RBAC": "fail",
             "warning events": "fail",
+            "backups": "pass",
         }
         assert checks["pending pods"]["items"] == [
             "airflow-webserver-1: Unschedulable: 0/3 nodes are available"
@@ -175,3 +208,16 @@ def test_forbidden_access_reviews_make_the_rbac_check_unknown(tmp_path: Path, ru
         result = run_cli("doctor", *_overlay(tmp_path), *kube_args(api, tmp_path))
         assert result.code == 0, result.err
         assert "UNKNOWN executor RBAC: could not ask the API server: HTTP 403" in result.out
+
+
+def test_without_the_backup_cronjob_doctor_says_backups_are_not_enabled(
+    tmp_path: Path, run_cli: RunCli
+) -> None:
+    objects = [o for o in healthy() if o["kind"] not in ("CronJob", "Job")]
+    with KubeApiServer(objects, token=CANARY_TOKEN) as api:
+        result = run_cli("doctor", *_overlay(tmp_path), *kube_args(api, tmp_path))
+        assert result.code == 0, result.err  # optional: not a failure, but said with the way to enable it
+        lines = result.out.splitlines()
+        at = lines.index("UNKNOWN backups: backups are not enabled: no CronJob airflow/airflow-db-backup")
+        assert lines[at + 1].strip().startswith("hint: gitops-tool backup enable OVERLAY")
+        assert "/apis/batch/v1/namespaces/airflow/jobs" not in [r.path for r in api.requests]

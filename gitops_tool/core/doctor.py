@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
 
+from gitops_tool.core import backup_jobs as bj
 from gitops_tool.core.conventions import COMPONENT_LABEL, NAMESPACE, SCHEDULER_COMPONENT
 from gitops_tool.core.node_roles import LabelPlan
 from gitops_tool.core.objects import Manifest
@@ -71,6 +72,9 @@ class ClusterSnapshot:
     access: list[AccessAnswer]
     label_plan: LabelPlan | None  # None: no mapping for the overlay
     overlay: str = ""
+    backup_cronjob: Manifest | None = None  # components/backup's CronJob; None: not in the cluster
+    jobs: list[Manifest] = field(default_factory=list)  # Jobs of the namespace
+    backups_readable: bool = True  # False: the API server refused to show CronJobs or Jobs
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -334,6 +338,69 @@ def _hours(window: timedelta) -> str:
     return f"{hours:g}h"
 
 
+def _backup_jobs(snapshot: ClusterSnapshot) -> list[Manifest]:
+    """Finished scheduled or `backup now` Jobs of the backup CronJob (not list or restore Jobs)."""
+    found = []
+    for job in snapshot.jobs:
+        meta = _meta(job)
+        if (meta.get("labels") or {}).get(bj.PURPOSE_LABEL) in ("list", "restore"):
+            continue
+        owners = meta.get("ownerReferences") or []
+        if any(o.get("kind") == "CronJob" and o.get("name") == bj.BACKUP_CRONJOB for o in owners):
+            found.append(job)
+    return found
+
+
+def check_backups(snapshot: ClusterSnapshot) -> CheckResult:
+    name = "backups"
+    cronjob = snapshot.backup_cronjob
+    if not snapshot.backups_readable:
+        return CheckResult(name, Status.UNKNOWN, "could not read CronJobs or Jobs (HTTP 403)")
+    if cronjob is None:
+        return CheckResult(
+            name,
+            Status.UNKNOWN,
+            f"backups are not enabled: no CronJob {NAMESPACE}/{bj.BACKUP_CRONJOB}",
+            "gitops-tool backup enable OVERLAY (the overlay Argo CD syncs), let Argo CD sync, "
+            "then gitops-tool backup now",
+        )
+    schedule = str((cronjob.get("spec") or {}).get("schedule", ""))
+    if (cronjob.get("spec") or {}).get("suspend"):
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"CronJob {bj.BACKUP_CRONJOB} is suspended: no scheduled backup runs",
+            "remove spec.suspend from the live CronJob (Argo CD self-heal does it on sync)",
+        )
+    jobs = _backup_jobs(snapshot)
+    last = bj.latest_success(jobs, cronjob)
+    failed = [
+        j
+        for j in jobs
+        if bj.job_state(j).phase == "failed"
+        and (last is None or str(_meta(j).get("creationTimestamp", "")) > last.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    ]
+    if failed:
+        newest = max(failed, key=lambda j: str(_meta(j).get("creationTimestamp", "")))
+        reason = bj.job_state(newest).detail
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"the latest backup Job {_name(newest)} failed" + (f": {_short(reason)}" if reason else ""),
+            f"kubectl -n {NAMESPACE} logs job/{_name(newest)}, fix the cause, then gitops-tool backup now",
+        )
+    if last is None:
+        return CheckResult(
+            name,
+            Status.UNKNOWN,
+            f"no backup has completed yet (schedule {schedule} UTC)",
+            "gitops-tool backup now",
+        )
+    return CheckResult(
+        name, Status.PASS, f"last successful backup {last:%Y-%m-%d %H:%M}Z (schedule {schedule})"
+    )
+
+
 CHECKS = (
     check_pending_pods,
     check_node_labels,
@@ -343,6 +410,7 @@ CHECKS = (
     check_schedulers,
     check_executor_rbac,
     check_warning_events,
+    check_backups,
 )
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.core.backup_jobs import BACKUP_CRONJOB
 from gitops_tool.core.conventions import NAMESPACE
 from gitops_tool.core.doctor import (
     EXECUTOR_PERMISSIONS,
@@ -69,6 +70,7 @@ def snapshot(client: KubeClient, overlay: str, now: datetime | None = None) -> C
 
         labels = {str(n["metadata"]["name"]): dict(n["metadata"].get("labels") or {}) for n in node_list}
         label_plan = plan_labels(loaded.mapping, labels)
+    cronjob, jobs, readable = _backups(client)
     workloads = _items(client, api_path("apps", "v1", "deployments", NAMESPACE))
     workloads += _items(client, api_path("apps", "v1", "statefulsets", NAMESPACE))
     return ClusterSnapshot(
@@ -81,7 +83,22 @@ def snapshot(client: KubeClient, overlay: str, now: datetime | None = None) -> C
         access=executor_access(client),
         label_plan=label_plan,
         overlay=loaded.overlay if loaded is not None else overlay,
+        backup_cronjob=cronjob,
+        jobs=jobs,
+        backups_readable=readable,
     )
+
+
+def _backups(client: KubeClient) -> tuple[dict[str, Any] | None, list[dict[str, Any]], bool]:
+    """The backup CronJob (None: backups not enabled) and the namespace's Jobs."""
+    try:
+        cronjob = client.get_or_none(api_path("batch", "v1", "cronjobs", NAMESPACE, BACKUP_CRONJOB))
+        jobs = _items(client, api_path("batch", "v1", "jobs", NAMESPACE)) if cronjob is not None else []
+    except ClusterApiError as exc:
+        if exc.status not in (401, 403):
+            raise
+        return None, [], False
+    return cronjob, jobs, True
 
 
 def diagnose(client: KubeClient, overlay: str) -> list[CheckResult]:
