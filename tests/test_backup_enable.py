@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -335,3 +336,21 @@ def test_schedules_the_api_server_accepts(schedule: str) -> None:
 def test_schedules_refused_before_anything_is_written(schedule: str) -> None:
     with pytest.raises(UserError, match="schedule"):
         check_schedule(schedule)
+
+
+def test_from_a_subfolder_with_any_spelling_of_the_overlay(run_cli: RunCli, repo: Path) -> None:
+    result = run_cli("backup", "enable", "overlays/three-node-ha", cwd=repo / "base" / "postgres")
+    assert result.code == 0, result.err
+    assert committed_paths(repo) == [PROJECT, f"{HA}/kustomization.yaml"]
+    assert run_cli("backup", "disable", str(repo / HA), cwd=repo / "overlays").code == 0
+    assert git(repo, "diff", "HEAD~2", "HEAD") == ""
+
+
+def test_a_repository_without_argo_cd_objects_changes_only_the_kustomization(
+    run_cli: RunCli, project_copy: Path
+) -> None:
+    shutil.rmtree(project_copy / "argocd")
+    repo = init_repo(project_copy)
+    result = run_cli("backup", "enable", "--all", cwd=repo)
+    assert result.code == 0, result.err
+    assert committed_paths(repo) == [f"{LEGACY}/kustomization.yaml", f"{HA}/kustomization.yaml"]
