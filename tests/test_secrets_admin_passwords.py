@@ -115,8 +115,11 @@ class Servers:
 
     def kubelet(self, api: KubeApiServer, job: dict[str, Any]) -> None:
         self.jobs.append(job)
-        if self.hanging:
-            return
+        if not self.hanging:
+            self.finish(api, job)
+
+    def finish(self, api: KubeApiServer, job: dict[str, Any]) -> None:
+        """Run ``job`` to its end now (the pod starts, talks to its server, exits)."""
         name = job["metadata"]["name"]
         container = job["spec"]["template"]["spec"]["containers"][0]
         env = self._env(api, container)
@@ -463,3 +466,94 @@ def test_when_the_last_write_conflicts_the_password_is_recorded_and_the_keys_are
     assert after[c.SECRET_KEY_FERNET] == before[c.SECRET_KEY_FERNET]
     assert not [w for w in writes(api) if w.method == "PATCH"]  # nothing restarted
     _assert_no_value_printed(result.out + result.err, before, after)
+
+
+# --- a Job that succeeds while the wait for it ends otherwise -------------------------------------
+
+
+def _rotate_directly(api: KubeApiServer, tmp_path: Path, waiting: Any) -> None:
+    from gitops_tool.services import secrets
+    from gitops_tool.services.cluster_access import open_cluster
+
+    with open_cluster(str(api.kubeconfig(tmp_path, token=CANARY_TOKEN)), None, 5) as client:
+        secrets.rotate(client, True, admin_passwords=True, waiting=waiting)
+
+
+def test_a_job_that_succeeds_as_the_timeout_strikes_is_recorded_before_the_command_stops(
+    api: KubeApiServer, servers: Servers, tmp_path: Path
+) -> None:
+    from gitops_tool.errors import ClusterError
+    from gitops_tool.services.backup import Waiting
+
+    servers.hanging = True
+    now = [0.0]
+
+    def advance(seconds: float) -> None:
+        now[0] += seconds
+
+    def finish_late(api_: KubeApiServer, recorded: Any) -> None:
+        # The pod finishes after the last look at the Job, as the wait runs out.
+        if recorded.method == "GET" and recorded.path.endswith("/pods") and now[0] >= 1 and servers.jobs:
+            job = api_.get_object("Job", "airflow", servers.jobs[0]["metadata"]["name"])
+            if job is not None and not job.get("status"):
+                servers.finish(api_, job)
+
+    api.on_request(finish_late)
+    before = _stored(api)
+    with pytest.raises(ClusterError) as err:
+        _rotate_directly(api, tmp_path, Waiting(timeout=1, poll=1, sleep=advance, clock=lambda: now[0]))
+    assert "did not finish within 1s (--timeout); it was stopped and deleted, but it had succeeded" in str(
+        err.value
+    )
+    assert "rotated and recorded in the Secret: airflow-admin-password; nothing else was rotated" in str(
+        err.value
+    )
+    after = _stored(api)
+    assert after == {**before, c.SECRET_KEY_AIRFLOW_ADMIN_PASSWORD: servers.airflow_admin}
+    assert servers.airflow_admin != before[c.SECRET_KEY_AIRFLOW_ADMIN_PASSWORD]
+    assert len(servers.jobs) == 1  # Grafana was not touched
+    assert (
+        api.objects("Job") == [] and api.get_object("Secret", "airflow", "airflow-secrets-rotation") is None
+    )
+
+
+def test_ctrl_c_after_the_job_succeeded_records_the_password_then_stops(
+    api: KubeApiServer, servers: Servers, tmp_path: Path
+) -> None:
+    from gitops_tool.services.backup import Waiting
+
+    servers.hanging = True
+
+    def interrupted(_seconds: float) -> None:
+        job = api.get_object("Job", "airflow", servers.jobs[0]["metadata"]["name"])
+        assert job is not None
+        servers.finish(api, job)  # the pod finishes between two looks...
+        raise KeyboardInterrupt  # ...and the operator presses Ctrl-C
+
+    before = _stored(api)
+    with pytest.raises(KeyboardInterrupt):
+        _rotate_directly(api, tmp_path, Waiting(timeout=60, poll=1, sleep=interrupted))
+    assert _stored(api) == {**before, c.SECRET_KEY_AIRFLOW_ADMIN_PASSWORD: servers.airflow_admin}
+    assert (
+        api.objects("Job") == [] and api.get_object("Secret", "airflow", "airflow-secrets-rotation") is None
+    )
+
+
+def test_ctrl_c_while_the_job_runs_leaves_server_and_secret_as_they_were(
+    api: KubeApiServer, servers: Servers, tmp_path: Path
+) -> None:
+    from gitops_tool.services.backup import Waiting
+
+    servers.hanging = True
+
+    def interrupted(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    before = _stored(api)
+    with pytest.raises(KeyboardInterrupt):
+        _rotate_directly(api, tmp_path, Waiting(timeout=60, poll=1, sleep=interrupted))
+    assert _stored(api) == before
+    assert servers.airflow_admin == before[c.SECRET_KEY_AIRFLOW_ADMIN_PASSWORD]
+    assert (
+        api.objects("Job") == [] and api.get_object("Secret", "airflow", "airflow-secrets-rotation") is None
+    )

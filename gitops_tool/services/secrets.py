@@ -18,6 +18,7 @@ from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_pa
 from gitops_tool.adapters.project import find_project_root
 from gitops_tool.core import password_jobs as pj
 from gitops_tool.core import secret_values as sv
+from gitops_tool.core.backup_jobs import job_state
 from gitops_tool.core.conventions import (
     GRAFANA_ADMIN_USER,
     NAMESPACE,
@@ -160,6 +161,17 @@ def rotate(
         password = sv.new_password()
         try:
             _apply_in_server(client, step, password=password, now=moment, waiting=waiting, report=report)
+        except _AppliedThenStopped as stopped:
+            # The server took the password as the wait ended (timeout, Ctrl-C): record it, then stop.
+            recorded = sv.with_password(recorded, step.change.key, password)
+            done.extend(sv.keys_derived_from(step.change.key))
+            _record(client, meta, recorded, version, when, applied={key: recorded[key] for key in done})
+            if isinstance(stopped.cause, ClusterError):
+                raise ClusterError(
+                    f"{stopped.cause}, but it had succeeded: rotated and recorded in the Secret: "
+                    f"{', '.join(done)}; nothing else was rotated"
+                ) from None
+            raise stopped.cause from None
         except ClusterError as exc:
             if not done:
                 raise ClusterError(f"{exc}; the Secret was not changed") from None
@@ -290,6 +302,22 @@ def _plan(client: KubeClient, database_password: bool, admin_passwords: bool) ->
     return planned
 
 
+class _AppliedThenStopped(Exception):
+    """The step's Job succeeded, but waiting for it ended otherwise (``cause``: timeout, Ctrl-C)."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__("applied")
+        self.cause = cause
+
+
+def _succeeded(client: KubeClient, name: str) -> bool:
+    try:
+        live = client.get(api_path("batch", "v1", "jobs", NAMESPACE, name))
+    except ClusterError:
+        return False
+    return job_state(live).phase == "succeeded"
+
+
 def _apply_in_server(
     client: KubeClient,
     step: _Planned,
@@ -315,6 +343,12 @@ def _apply_in_server(
             client, job, waiting or Waiting(), report or (lambda _line: None), left_running=False
         )
         finished = True
+    except (ClusterError, KeyboardInterrupt) as exc:
+        # The Job may have finished since the last look: then its server holds the new password
+        # and the Secret must record it before the command stops.
+        if _succeeded(client, name):
+            raise _AppliedThenStopped(exc) from None
+        raise
     finally:
         with contextlib.suppress(ClusterApiError, ClusterError):
             client.request("DELETE", f"{JOBS}/{name}", {"propagationPolicy": "Background"})
