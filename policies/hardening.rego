@@ -107,7 +107,8 @@ restricted_volume_types := {
 	"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret",
 }
 
-in_restricted(obj) if object.get(obj, ["metadata", "namespace"], "") in restricted_namespaces
+# An object without a namespace is checked where Argo CD puts it (lib.namespace_of).
+in_restricted(obj) if lib.namespace_of(obj) in restricted_namespaces
 
 # Each problem as [index into containers, text]: a partial set, since one container may have several.
 restricted_problems contains [i, "allowPrivilegeEscalation is not false"] if {
@@ -175,7 +176,7 @@ deny contains f if {
 	some [i, problem] in restricted_problems
 	e := containers[i]
 	f := lib.finding("pod-security-restricted", e.obj, e.path, concat("", [
-		"container ", e.c.name, " would be rejected by Pod Security Admission (restricted, enforced on namespace ", e.obj.metadata.namespace, "): ", problem,
+		"container ", e.c.name, " would be rejected by Pod Security Admission (restricted, enforced on namespace ", lib.namespace_of(e.obj), "): ", problem,
 	]))
 }
 

@@ -218,6 +218,32 @@ hostname_terms(spec, kind) := [term |
 	term.topologyKey == hostname_key
 ]
 
+# Where an object rendered without a namespace lands: the Argo CD Application's destination
+# (gitops-tool passes it as input.overlay.namespace).
+default_namespace := object.get(input, ["overlay", "namespace"], "")
+
+namespace_of(obj) := object.get(obj, ["metadata", "namespace"], default_namespace)
+
+# Whether a pod (anti-)affinity term of a pod in namespace `own` can select pods of namespace
+# `other`: the term's `namespaces` and `namespaceSelector` together (the API's union), its own
+# namespace when it has neither. A namespaceSelector is matched against the
+# kubernetes.io/metadata.name label only (the one every namespace carries): a selector on other
+# labels is taken as selecting nothing, so a rule relying on it reports rather than passes.
+term_selects_namespace(term, own, other) if {
+	count(object.get(term, "namespaces", [])) == 0
+	not has_namespace_selector(term)
+	own == other
+}
+
+term_selects_namespace(term, _, other) if other in object.get(term, "namespaces", [])
+
+term_selects_namespace(term, _, other) if {
+	has_namespace_selector(term)
+	selector_matches(term.namespaceSelector, {"kubernetes.io/metadata.name": other})
+}
+
+has_namespace_selector(term) if is_object(object.get(term, "namespaceSelector", null))
+
 # --- Schedulers: found from the rendered objects, never from a list, so new ones are covered. ---
 
 is_scheduler(obj) if {

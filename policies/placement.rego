@@ -80,6 +80,7 @@ follows := [[i, j] |
 	some j
 	other := colocated[j]
 	i != j
+	lib.term_selects_namespace(term, lib.namespace_of(e.obj), lib.namespace_of(other.obj))
 	lib.selector_matches(selector, other.ps.labels)
 ]
 

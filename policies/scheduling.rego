@@ -14,14 +14,9 @@ template_labels(obj) := object.get(obj.spec.template, ["metadata", "labels"], {}
 # A required hostname anti-affinity term of `obj` that keeps it off the node of `other`.
 repels(obj, other) if {
 	some term in lib.hostname_terms(obj.spec.template.spec, "podAntiAffinity")
-	namespaces := object.get(term, "namespaces", [])
-	in_scope(namespaces, obj, other)
+	lib.term_selects_namespace(term, lib.namespace_of(obj), lib.namespace_of(other))
 	lib.selector_matches(object.get(term, "labelSelector", {}), template_labels(other))
 }
-
-in_scope(namespaces, _, _) if count(namespaces) == 0
-
-in_scope(namespaces, _, other) if other.metadata.namespace in namespaces
 
 deny contains f if {
 	ha

@@ -733,6 +733,8 @@ def cluster_state(
                 },
             }
         )
+        if namespace != c.NAMESPACE:
+            continue  # the schedulers, their events and worker pods are Airflow's namespace's only
         live.append(
             {
                 "apiVersion": "v1",

@@ -80,9 +80,16 @@ def rendered_with_backup(overlay: str) -> tuple[Manifest, ...]:
     return tuple(parse_manifests(result.text, overlay))
 
 
-def find(objects: Iterable[Manifest], kind: str, name: str) -> Manifest:
-    """The one object of ``kind`` named ``name``, or named ``name-<hash>`` when generated."""
-    found = [o for o in objects if o["kind"] == kind and generated_name(o["metadata"]["name"]) == name]
+def find(objects: Iterable[Manifest], kind: str, name: str, namespace: str | None = None) -> Manifest:
+    """The one object of ``kind`` named ``name``, or named ``name-<hash>`` when generated (in
+    ``namespace`` when given: a name may exist in both namespaces)."""
+    found = [
+        o
+        for o in objects
+        if o["kind"] == kind
+        and generated_name(o["metadata"]["name"]) == name
+        and namespace in (None, o["metadata"].get("namespace"))
+    ]
     assert len(found) == 1, f"{kind}/{name}: {len(found)} objects"
     return found[0]
 
@@ -187,11 +194,24 @@ def _pod_terms(spec: Mapping[str, Any], kind: str) -> list[Mapping[str, Any]]:
     return terms
 
 
+def _term_sees(term: Mapping[str, Any], own: str, other: str) -> bool:
+    """Whether a pod (anti-)affinity term of a pod in namespace ``own`` selects pods of ``other``:
+    its ``namespaces`` and ``namespaceSelector`` (on the name label) together, else its own namespace."""
+    named = term.get("namespaces") or []
+    selector = term.get("namespaceSelector")
+    if not named and selector is None:
+        return own == other
+    return other in named or (
+        selector is not None and selector_matches(selector, {"kubernetes.io/metadata.name": other})
+    )
+
+
 def placement(objects: Iterable[Manifest], nodes: Mapping[str, Mapping[str, str]]) -> dict[str, set[str]]:
     """Workload (``Kind/namespace/name``) -> the nodes its pods may run on."""
     loads = workloads(objects)
     specs = {describe(w): pod_spec(w) or {} for w in loads}
     labels = {describe(w): pod_labels(w) for w in loads}
+    namespaces = {describe(w): str(w["metadata"].get("namespace", "")) for w in loads}
     placed = {key: {n for n, node in nodes.items() if fits_node(spec, node)} for key, spec in specs.items()}
     changed = True
     while changed:
@@ -199,7 +219,13 @@ def placement(objects: Iterable[Manifest], nodes: Mapping[str, Mapping[str, str]
         for key, spec in specs.items():
             allowed = set(placed[key])
             for term in _pod_terms(spec, "podAffinity"):
-                peers = [k for k in specs if k != key and selector_matches(term["labelSelector"], labels[k])]
+                peers = [
+                    k
+                    for k in specs
+                    if k != key
+                    and _term_sees(term, namespaces[key], namespaces[k])
+                    and selector_matches(term["labelSelector"], labels[k])
+                ]
                 if peers:
                     allowed &= set().union(*(placed[p] for p in peers))
                 else:
@@ -210,7 +236,12 @@ def placement(objects: Iterable[Manifest], nodes: Mapping[str, Mapping[str, str]
             for term in _pod_terms(spec, "podAntiAffinity"):
                 for peer in specs:
                     pinned = len(placed[peer]) == 1
-                    if peer != key and pinned and selector_matches(term["labelSelector"], labels[peer]):
+                    if (
+                        peer != key
+                        and pinned
+                        and _term_sees(term, namespaces[key], namespaces[peer])
+                        and selector_matches(term["labelSelector"], labels[peer])
+                    ):
                         allowed -= placed[peer]
             if allowed != placed[key]:
                 placed[key] = allowed

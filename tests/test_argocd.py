@@ -17,8 +17,7 @@ import yaml
 from gitops_tool.adapters.project import list_overlays
 from gitops_tool.adapters.schema import SchemaValidator
 from gitops_tool.core import argocd
-from gitops_tool.core.conventions import NAMESPACE
-from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS
+from gitops_tool.core.conventions import NAMESPACE, NAMESPACES
 from gitops_tool.services.rendering import render_overlay
 from tests.conftest import REPO_ROOT, RunCli
 
@@ -220,13 +219,13 @@ def test_project_whitelists_are_exactly_what_the_overlays_render() -> None:
     assert sorted(spec["namespaceResourceWhitelist"], key=key) == namespaced, (
         f"argocd/projects/airflow.yaml:\n{hint}"
     )
-    assert spec["destinations"] == [{"server": argocd.IN_CLUSTER, "namespace": NAMESPACE}]
-    stray = {
-        (o["kind"], o["metadata"].get("namespace"))
-        for o in objects
-        if o["kind"] not in CLUSTER_SCOPED_KINDS and o["metadata"].get("namespace", NAMESPACE) != NAMESPACE
-    }
-    assert stray == set(), "objects outside namespace airflow: the project would refuse them"
+    assert spec["destinations"] == argocd.destinations(objects), (
+        f"argocd/projects/airflow.yaml: {argocd.destinations(objects)}"
+    )
+    # Both namespaces, and no other: every rendered object may be synced, nothing beyond.
+    assert {d["namespace"] for d in spec["destinations"]} == set(NAMESPACES)
+    for namespace in NAMESPACES:
+        assert {"group": "", "kind": "Namespace", "name": namespace} in spec["clusterResourceWhitelist"]
 
 
 def test_whitelists_are_computed_from_objects() -> None:
@@ -244,6 +243,13 @@ def test_whitelists_are_computed_from_objects() -> None:
     assert argocd.namespaced_whitelist(objects) == [
         {"group": "", "kind": "Service"},
         {"group": "apps", "kind": "Deployment"},
+    ]
+    objects.append(
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "x", "namespace": "infra"}}
+    )
+    assert argocd.destinations(objects) == [
+        {"server": argocd.IN_CLUSTER, "namespace": NAMESPACE},
+        {"server": argocd.IN_CLUSTER, "namespace": "infra"},
     ]
 
 

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gitops_tool.core.conventions import INFRA_NAMESPACE
 from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node
 from tests.conftest import RunCli
 from tests.kubeapi import KubeApiServer
@@ -14,11 +15,13 @@ from tests.kubeapi import KubeApiServer
 SCHEDULER = {"app.kubernetes.io/component": "scheduler"}
 
 
-def _deployment(name: str, ready: int, labels: dict[str, str] | None = None) -> dict[str, Any]:
+def _deployment(
+    name: str, ready: int, labels: dict[str, str] | None = None, ns: str = "airflow"
+) -> dict[str, Any]:
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {"name": name, "namespace": "airflow", "labels": labels or {}},
+        "metadata": {"name": name, "namespace": ns, "labels": labels or {}},
         "spec": {"replicas": 1},
         "status": {"replicas": 1, "readyReplicas": ready},
     }
@@ -78,8 +81,9 @@ def healthy() -> list[dict[str, Any]]:
         node("node-1", "management"),
         node("node-2", "scheduler-1"),
         node("node-3", "scheduler-2"),
-        _deployment("nfs-server", 1),
-        _deployment("nfs-client-provisioner", 1),
+        # The NFS workloads live in the infrastructure namespace (README "Pod Security").
+        _deployment("nfs-server", 1, ns=INFRA_NAMESPACE),
+        _deployment("nfs-client-provisioner", 1, ns=INFRA_NAMESPACE),
         _deployment("airflow-scheduler-1", 1, SCHEDULER),
         _deployment("airflow-scheduler-2", 1, SCHEDULER),
         _pod("airflow-scheduler-1-abc", "node-2", SCHEDULER),
@@ -142,7 +146,7 @@ def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: P
 def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli: RunCli) -> None:
     objects = healthy()
     objects[2] = node("node-2")  # lost its role label
-    objects[5] = _deployment("nfs-client-provisioner", 0)
+    objects[5] = _deployment("nfs-client-provisioner", 0, ns=INFRA_NAMESPACE)
     objects[9] = _pod("airflow-scheduler-2-def", "node-2", SCHEDULER)  # both schedulers on node-2
     objects[10] = _pvc("airflow-dags", "Pending")
     objects.append(
@@ -176,6 +180,18 @@ def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli
             "message": "mount failed",
         }
     )
+    objects.append(
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "e2", "namespace": INFRA_NAMESPACE},
+            "type": "Warning",
+            "reason": "FailedCreate",
+            "lastTimestamp": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "involvedObject": {"kind": "ReplicaSet", "name": "nfs-client-provisioner-5d9"},
+            "message": "forbidden",
+        }
+    )
     with KubeApiServer(objects, token=CANARY_TOKEN) as api:
         api.access_rule = lambda spec: spec["resourceAttributes"]["verb"] != "create"
         result = run_cli("doctor", *_overlay(tmp_path), "--output", "json", *kube_args(api, tmp_path))
@@ -197,7 +213,13 @@ def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli
         ]
         assert checks["node labels"]["items"] == ["node-2: add node-role.kubernetes.io/airflow=scheduler-1"]
         assert "create pods" in checks["executor RBAC"]["detail"]
-        assert checks["warning events"]["items"] == ["Pod/airflow-webserver-1: FailedMount: mount failed"]
+        assert checks["warning events"]["items"] == [
+            "Pod/airflow-webserver-1: FailedMount: mount failed",
+            "ReplicaSet/nfs-client-provisioner-5d9: FailedCreate: forbidden",
+        ]
+        assert checks["NFS server and provisioner"]["items"] == [
+            "Deployment/nfs-client-provisioner: 0/1 ready"
+        ]
         assert all(c["hint"] for c in checks.values() if c["status"] == "fail")
         assert {r.method for r in api.requests} == {"GET", "POST"}
 

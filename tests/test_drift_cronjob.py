@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from gitops_tool.core.conventions import INFRA_NAMESPACE
 from gitops_tool.core.documents import parse_manifests
 from gitops_tool.core.objects import Manifest
 from gitops_tool.services.rendering import render_overlay
@@ -82,8 +83,10 @@ def test_the_audit_runs_read_only_and_unprivileged(project_copy: Path) -> None:
         (group, r) for rule in role["rules"] for group in rule["apiGroups"] for r in rule["resources"]
     }
     assert {("apps", "deployments"), ("", "nodes"), ("", "configmaps")} <= readable
+    # It runs in the infrastructure namespace: its hostPath is refused where `restricted` is enforced.
+    assert cronjob["metadata"]["namespace"] == INFRA_NAMESPACE
     assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": "airflow"}
+        {"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": INFRA_NAMESPACE}
     ]
     # Drift (exit 1) is a finding, not a failed Job; errors (exit 2) fail it.
     assert '[ "$code" -le 1 ]' in pod["containers"][0]["args"][0]

@@ -90,9 +90,14 @@ def test_faithful_copy_with_defaults_managed_fields_and_workers_is_clean(
     hooks = sum(1 for o in desired if c.ARGOCD_HOOK in (o["metadata"].get("annotations") or {}))
     assert summary["in_sync"] == len(desired) - hooks + len(ROLES)
     assert api.methods() == {"GET"}
-    # Only the overlay's namespace is read, lists are paginated, worker pods are never listed.
+    # Only the overlay's two namespaces are read (each of them), lists are paginated, worker pods
+    # are never listed.
     namespaced = [r.path for r in api.requests if "/namespaces/" in r.path]
-    assert namespaced and all(re.search(r"/namespaces/airflow(/|$)", p) for p in namespaced)
+    read = {re.search(r"/namespaces/([^/]+)", p).group(1) for p in namespaced}  # type: ignore[union-attr]
+    assert read == {c.NAMESPACE, c.INFRA_NAMESPACE}
+    assert {o["metadata"].get("namespace") for o in desired if o["kind"] == "DaemonSet"} == {
+        c.INFRA_NAMESPACE
+    }
     lists = [r for r in api.requests if r.path.endswith("/configmaps")]
     assert lists and all(r.query.get("limit") for r in lists)
     assert not any(r.path.endswith("/pods") for r in api.requests)
@@ -217,6 +222,38 @@ def test_hand_made_config_map_with_the_repo_labels_is_extra(
     result, report, _ = drift([*cluster, handmade, unlabelled])
     assert result.code == 1
     assert {k: r["status"] for k, r in _changed(report).items()} == {"ConfigMap/hotfix-settings": "extra"}
+
+
+def test_changes_in_the_infrastructure_namespace_are_drift_too(
+    drift: Drift, cluster: list[dict[str, Any]]
+) -> None:
+    """node-exporter edited, the NFS Service deleted and a labelled hand-made object added, all in
+    airflow-infra: each reported there; the same hand-made object in another namespace is not ours."""
+    exporter = ls.find(cluster, "DaemonSet", "node-exporter")
+    assert exporter["metadata"]["namespace"] == c.INFRA_NAMESPACE
+    exporter["spec"]["template"]["spec"]["containers"][0]["image"] = "prom/node-exporter:v1.9.0"
+    remaining = [o for o in cluster if not (o["kind"] == "Service" and o["metadata"]["name"] == "nfs-server")]
+
+    def handmade(namespace: str) -> dict[str, Any]:
+        return {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "nfs-tuning", "namespace": namespace, "labels": dict(c.OWNERSHIP_LABELS)},
+            "data": {"threads": "16"},
+        }
+
+    result, report, _ = drift([*remaining, handmade(c.INFRA_NAMESPACE), handmade("default")])
+    assert result.code == 1
+    changed = {
+        (r["kind"], r["namespace"], r["name"]): r["status"]
+        for r in report["resources"]
+        if r["status"] != "in-sync"
+    }
+    assert changed == {
+        ("DaemonSet", c.INFRA_NAMESPACE, "node-exporter"): "modified",
+        ("Service", c.INFRA_NAMESPACE, "nfs-server"): "missing",
+        ("ConfigMap", c.INFRA_NAMESPACE, "nfs-tuning"): "extra",
+    }
 
 
 def test_node_that_lost_its_role_label(drift: Drift, cluster: list[dict[str, Any]]) -> None:

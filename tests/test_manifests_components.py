@@ -9,9 +9,15 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops_tool.core.conventions import ARGOCD_SYNC_WAVE, NAMESPACE, SECRET_KEYS, SECRET_NAME
+from gitops_tool.core.conventions import (
+    ARGOCD_SYNC_WAVE,
+    INFRA_NAMESPACE,
+    NAMESPACE,
+    SECRET_KEYS,
+    SECRET_NAME,
+)
 from gitops_tool.core.images import pod_spec
-from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest
+from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, describe
 from tests.manifests_support import (
     HA,
     LEGACY,
@@ -74,12 +80,60 @@ def test_seed_services_have_the_seed_port_and_type(
     )
 
 
-def test_namespace_and_everything_namespaced_in_it(objects: tuple[Manifest, ...]) -> None:
-    find(objects, "Namespace", NAMESPACE)
+# What runs in namespace airflow-infra (Pod Security privileged): the host-access workloads and what
+# belongs to them, nothing of Airflow. Everything else namespaced is in namespace airflow.
+INFRA_OBJECTS = {
+    ("Deployment", "nfs-server"),
+    ("ServiceAccount", "nfs-server"),
+    ("Service", "nfs-server"),
+    ("NetworkPolicy", "nfs-server-from-nodes"),
+    ("Deployment", "nfs-client-provisioner"),
+    ("ServiceAccount", "nfs-client-provisioner"),
+    ("Role", "leader-locking-nfs-client-provisioner"),
+    ("RoleBinding", "leader-locking-nfs-client-provisioner"),
+    ("DaemonSet", "node-exporter"),
+    ("ServiceAccount", "node-exporter"),
+    ("NetworkPolicy", "default-deny-ingress"),
+    # Prometheus (namespace airflow) discovers node-exporter's pods there.
+    ("Role", "prometheus-discovery"),
+    ("RoleBinding", "prometheus-discovery"),
+}
 
-    assert {o["metadata"].get("namespace") for o in objects if o["kind"] not in CLUSTER_SCOPED_KINDS} == {
-        NAMESPACE
+
+def test_two_namespaces_and_what_each_holds(objects: tuple[Manifest, ...]) -> None:
+    find(objects, "Namespace", NAMESPACE)
+    find(objects, "Namespace", INFRA_NAMESPACE)
+    namespaced = [o for o in objects if o["kind"] not in CLUSTER_SCOPED_KINDS]
+    assert {o["metadata"].get("namespace") for o in namespaced} == {NAMESPACE, INFRA_NAMESPACE}
+    infra = {
+        (o["kind"], o["metadata"]["name"])
+        for o in namespaced
+        if o["metadata"]["namespace"] == INFRA_NAMESPACE
     }
+    assert infra == INFRA_OBJECTS
+
+
+def test_every_binding_names_a_service_account_of_the_render_in_its_namespace(
+    objects: tuple[Manifest, ...],
+) -> None:
+    """kustomize does not rewrite a subject's explicit namespace: a subject left in the old namespace
+    would bind nothing, silently."""
+    accounts = {
+        (o["metadata"]["namespace"], o["metadata"]["name"]) for o in objects if o["kind"] == "ServiceAccount"
+    }
+    subjects = [
+        (describe(o), (s["namespace"], s["name"]))
+        for o in objects
+        if o["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        for s in o["subjects"]
+        if s["kind"] == "ServiceAccount"
+    ]
+    assert subjects
+    assert [(binding, s) for binding, s in subjects if s not in accounts] == []
+    # A RoleBinding's Role is in the binding's own namespace.
+    for binding in (o for o in objects if o["kind"] == "RoleBinding"):
+        if binding["roleRef"]["kind"] == "Role":
+            find(objects, "Role", binding["roleRef"]["name"], binding["metadata"]["namespace"])
 
 
 @pytest.mark.parametrize(("claim", "size"), [("airflow-dags", "5Gi"), ("airflow-logs", "10Gi")])
@@ -110,7 +164,7 @@ def test_storage_class_nfs_client_belongs_to_the_provisioner_which_mounts_the_nf
     assert {"persistentvolumes", "persistentvolumeclaims", "storageclasses", "events"} == resources
     binding = find(objects, "ClusterRoleBinding", "airflow-run-nfs-client-provisioner")
     assert binding["subjects"] == [
-        {"kind": "ServiceAccount", "name": "nfs-client-provisioner", "namespace": NAMESPACE}
+        {"kind": "ServiceAccount", "name": "nfs-client-provisioner", "namespace": INFRA_NAMESPACE}
     ]
     assert pod_spec(provisioner)["serviceAccountName"] == "nfs-client-provisioner"  # type: ignore[index]
 
@@ -348,9 +402,32 @@ def test_prometheus_discovers_annotated_pods_and_services_with_its_own_rbac(
     exporter = find(objects, "DaemonSet", "node-exporter")
     annotations = exporter["spec"]["template"]["metadata"]["annotations"]
     assert annotations["prometheus.io/scrape"] == "true" and annotations["prometheus.io/port"] == "9100"
-    role = find(objects, "Role", "prometheus-discovery")
+    role = find(objects, "Role", "prometheus-discovery", NAMESPACE)
     assert {r for rule in role["rules"] for r in rule["resources"]} >= {"pods", "services", "endpoints"}
     assert pod_spec(find(objects, "Deployment", "prometheus"))["serviceAccountName"] == "prometheus"  # type: ignore[index]
+    # Every namespace holding a pod that asks to be scraped is discovered, and Prometheus may list
+    # pods there (node-exporter lives in airflow-infra).
+    pod_job = next(j for j in config["scrape_configs"] if j["job_name"] == "kubernetes-pods")
+    discovered = set(pod_job["kubernetes_sd_configs"][0]["namespaces"]["names"])
+    def template_metadata(obj: Manifest) -> dict[str, Any]:
+        if obj["kind"] == "Pod":
+            return dict(obj["metadata"])
+        spec = obj["spec"]["jobTemplate"]["spec"] if obj["kind"] == "CronJob" else obj["spec"]
+        return dict(spec["template"].get("metadata") or {})
+
+    annotated = {
+        o["metadata"].get("namespace", NAMESPACE)
+        for o in workloads(objects)
+        if (template_metadata(o).get("annotations") or {}).get("prometheus.io/scrape") == "true"
+    }
+    assert annotated == {NAMESPACE, INFRA_NAMESPACE} and annotated <= discovered
+    for namespace in annotated:
+        binding = find(objects, "RoleBinding", "prometheus-discovery", namespace)
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "prometheus", "namespace": NAMESPACE}
+        ]
+        granted = find(objects, "Role", binding["roleRef"]["name"], namespace)
+        assert any("pods" in r["resources"] and "list" in r["verbs"] for r in granted["rules"])
 
 
 def test_node_exporter_runs_everywhere_on_9100(objects: tuple[Manifest, ...]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from gitops_tool.core import password_jobs as pj
-from gitops_tool.core.conventions import NAMESPACE
+from gitops_tool.core.conventions import INFRA_NAMESPACE, NAMESPACE
 from gitops_tool.core.documents import parse_manifests
 from gitops_tool.core.network_reach import (
     IngressPolicies,
@@ -26,6 +26,9 @@ from tests.manifests_support import HA, LEGACY, rendered, rendered_with_backup
 
 EXTERNAL = "external client"
 OTHER_NAMESPACE = "webserver-labelled pod in namespace default"
+# podSelector-only rules admit pods of the policy's own namespace: labels copied into the
+# infrastructure namespace open nothing in airflow.
+INFRA_IMPOSTOR = "prometheus- and airflow-labelled pod in airflow-infra"
 AIRFLOW_LABELS = {"app": "airflow-webserver", "app.kubernetes.io/name": "airflow"}
 # Pods no render holds: the Jobs `secrets rotate` creates at run time (core/password_jobs.py).
 ROTATION_JOBS = (
@@ -61,6 +64,7 @@ def _expected(schedulers: int, git_sync: bool, backup: bool) -> dict[str, dict[s
         "postgres-exporter": {"9187/TCP": {"prometheus"}},
         "kube-state-metrics": {"8080/TCP": {"prometheus"}, "8081/TCP": set()},
         # NFS is mounted by every node's kernel client, from node addresses no pod selector matches.
+        # (namespace airflow-infra)
         "nfs-server": {"2049/TCP": "all", "20048/TCP": "all", "111/TCP": "all"},
         # Host network: outside NetworkPolicy (README "Network isolation").
         "node-exporter": {"9100/TCP": "all"},
@@ -80,6 +84,11 @@ def _matrix(objects: tuple[Manifest, ...]) -> tuple[dict[str, dict[str, set[str]
         *pod_sources(workloads(ROTATION_JOBS)),
         Source(EXTERNAL, address="203.0.113.10"),
         Source(OTHER_NAMESPACE, namespace="default", labels=AIRFLOW_LABELS),
+        Source(
+            INFRA_IMPOSTOR,
+            namespace=INFRA_NAMESPACE,
+            labels={**AIRFLOW_LABELS, "app": "prometheus", "app.kubernetes.io/component": "webserver"},
+        ),
     ]
     return reachability(IngressPolicies.from_objects(objects, NAMESPACE), found, sources), {
         s.name for s in sources
@@ -98,6 +107,13 @@ def test_rendered_policies_give_exactly_the_expected_reachability(
     objects = RENDERS[backup](overlay)
     assert any(w.name == "airflow-db-backup" for w in workloads(objects)) == backup
     actual, everyone = _matrix(objects)
+    # The matrix spans both namespaces: the NFS server and node-exporter are in airflow-infra, and
+    # the provisioner there is one of the sources.
+    found = {w.name: w.namespace for w in workloads(objects, NAMESPACE)}
+    assert (found["nfs-server"], found["node-exporter"], found["nfs-client-provisioner"]) == (
+        INFRA_NAMESPACE,
+    ) * 3
+    assert found["postgres"] == NAMESPACE
     expected = {
         target: {port: everyone if allowed == "all" else allowed for port, allowed in ports.items()}
         for target, ports in _expected(schedulers, git_sync, backup).items()

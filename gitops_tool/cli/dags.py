@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from gitops_tool.cli import options
+from gitops_tool.core.conventions import NAMESPACE
 from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def push(  # noqa: PLR0917 - Typer passes every option positionally
         ),
     ] = False,
     keep: Annotated[int, typer.Option("--keep", help="How many previous versions to keep for rollback.")] = 5,
-    namespace: Namespace = "airflow",
+    namespace: Namespace = NAMESPACE,
     timeout: Timeout = 300.0,
     image: Image = None,
     kubeconfig: options.Kubeconfig = None,
@@ -94,7 +95,7 @@ def rollback(  # noqa: PLR0917 - Typer passes every option positionally
         str,
         typer.Option("--to", help="The version to publish again (default: the one before the current)."),
     ] = "",
-    namespace: Namespace = "airflow",
+    namespace: Namespace = NAMESPACE,
     timeout: Timeout = 300.0,
     image: Image = None,
     kubeconfig: options.Kubeconfig = None,
@@ -112,7 +113,7 @@ def rollback(  # noqa: PLR0917 - Typer passes every option positionally
 
 @dags_app.command("status", epilog="Example: gitops-tool dags status --context prod")
 def status(  # noqa: PLR0917 - Typer passes every option positionally
-    namespace: Namespace = "airflow",
+    namespace: Namespace = NAMESPACE,
     timeout: Timeout = 300.0,
     image: Image = None,
     kubeconfig: options.Kubeconfig = None,

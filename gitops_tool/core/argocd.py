@@ -106,7 +106,8 @@ def application(
     name: str = APPLICATION_NAME,
     project: str = PROJECT_NAME,
 ) -> Manifest:
-    """The Argo CD Application that syncs ``overlays/<overlay_name>`` into the ``airflow`` namespace."""
+    """The Argo CD Application that syncs ``overlays/<overlay_name>``: objects without a namespace go to
+    ``airflow``; the infrastructure objects name ``airflow-infra`` themselves."""
     return {
         "apiVersion": API_VERSION,
         "kind": "Application",
@@ -148,6 +149,17 @@ def cluster_whitelist(objects: Iterable[Manifest]) -> list[dict[str, str]]:
         if obj.get("kind") in CLUSTER_SCOPED_KINDS
     }
     return [{"group": g, "kind": k, "name": n} for g, k, n in sorted(found)]
+
+
+def destinations(objects: Iterable[Manifest]) -> list[dict[str, str]]:
+    """One destination per namespace the rendered objects land in (AppProject syntax); an object
+    without a namespace lands in the Application's destination namespace."""
+    found = {
+        str((obj.get("metadata") or {}).get("namespace") or NAMESPACE)
+        for obj in objects
+        if obj.get("kind") not in CLUSTER_SCOPED_KINDS
+    }
+    return [{"server": IN_CLUSTER, "namespace": ns} for ns in sorted(found)]
 
 
 def namespaced_whitelist(objects: Iterable[Manifest]) -> list[dict[str, str]]:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+# Airflow and everything it needs that passes Pod Security `restricted` (the namespace enforces it).
 NAMESPACE = "airflow"
+# The infrastructure that needs host access (NFS server and provisioner, node-exporter, the drift
+# CronJob's textfile writer): Pod Security `privileged`, kept apart from Airflow (README "Pod Security").
+INFRA_NAMESPACE = "airflow-infra"
+NAMESPACES = (NAMESPACE, INFRA_NAMESPACE)
 
 # Every object the repository renders carries these; drift uses them to find extra live objects.
 PART_OF_LABEL = "app.kubernetes.io/part-of"

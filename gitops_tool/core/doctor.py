@@ -14,7 +14,7 @@ from enum import Enum
 from typing import Any
 
 from gitops_tool.core import backup_jobs as bj
-from gitops_tool.core.conventions import COMPONENT_LABEL, NAMESPACE, SCHEDULER_COMPONENT
+from gitops_tool.core.conventions import COMPONENT_LABEL, INFRA_NAMESPACE, NAMESPACE, SCHEDULER_COMPONENT
 from gitops_tool.core.node_roles import LabelPlan
 from gitops_tool.core.objects import Manifest
 
@@ -67,7 +67,7 @@ class ClusterSnapshot:
     pods: list[Manifest]
     nodes: list[Manifest]
     pvcs: list[Manifest]
-    workloads: list[Manifest]  # Deployments and StatefulSets of the namespace
+    workloads: list[Manifest]  # Deployments and StatefulSets of both namespaces
     events: list[Manifest]
     access: list[AccessAnswer]
     label_plan: LabelPlan | None  # None: no mapping for the overlay
@@ -148,7 +148,7 @@ def check_nfs(snapshot: ClusterSnapshot) -> CheckResult:
         return CheckResult(
             "NFS server and provisioner",
             Status.FAIL,
-            "no NFS workload in the namespace",
+            f"no NFS workload in namespace {INFRA_NAMESPACE}",
             "the overlay's nfs components are not synced: check the Argo CD Application",
         )
     not_ready = []
@@ -164,7 +164,8 @@ def check_nfs(snapshot: ClusterSnapshot) -> CheckResult:
         Status.FAIL,
         f"{len(not_ready)} NFS workload(s) not ready",
         "the NFS server must run on the management node; read its pod's events (gitops-tool doctor "
-        "lists them below) and the provisioner's log",
+        f"lists them below) and the provisioner's log (kubectl -n {INFRA_NAMESPACE} logs "
+        "-l app=nfs-client-provisioner)",
         not_ready,
     )
 

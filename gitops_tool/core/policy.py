@@ -9,7 +9,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gitops_tool.core.conventions import NODE_ROLE_LABEL, POLICY_EXCEPTION_PREFIX, SCHEDULER_ROLE_PREFIX
+from gitops_tool.core.conventions import (
+    NAMESPACE,
+    NODE_ROLE_LABEL,
+    POLICY_EXCEPTION_PREFIX,
+    SCHEDULER_ROLE_PREFIX,
+)
 from gitops_tool.core.images import pod_spec
 from gitops_tool.core.node_roles import parse_role_mapping
 from gitops_tool.core.objects import Manifest, describe
@@ -92,10 +97,12 @@ def policy_input(
     """The one document every policy reads as ``input``.
 
     ``objects`` is the whole render, so rules may relate objects (no two schedulers share a role);
-    ``overlay.kind`` is "ha" or "legacy"; ``node_roles`` is the overlay's role -> node mapping.
+    ``overlay.kind`` is "ha" or "legacy"; ``overlay.namespace`` is where an object rendered without
+    a namespace lands (the Argo CD Application's destination); ``node_roles`` is the overlay's
+    role -> node mapping.
     """
     return {
-        "overlay": {"name": overlay, "kind": layout.kind},
+        "overlay": {"name": overlay, "kind": layout.kind, "namespace": NAMESPACE},
         "objects": objects,
         "node_roles": dict(node_roles),
         "embedded_pods": embedded_pods(objects),

@@ -11,7 +11,7 @@ from typing import Any
 
 from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
 from gitops_tool.core.backup_jobs import BACKUP_CRONJOB
-from gitops_tool.core.conventions import NAMESPACE
+from gitops_tool.core.conventions import NAMESPACE, NAMESPACES
 from gitops_tool.core.doctor import (
     EXECUTOR_PERMISSIONS,
     SERVICE_ACCOUNT_USER,
@@ -71,15 +71,18 @@ def snapshot(client: KubeClient, overlay: str, now: datetime | None = None) -> C
         labels = {str(n["metadata"]["name"]): dict(n["metadata"].get("labels") or {}) for n in node_list}
         label_plan = plan_labels(loaded.mapping, labels)
     cronjob, jobs, readable = _backups(client)
-    workloads = _items(client, api_path("apps", "v1", "deployments", NAMESPACE))
-    workloads += _items(client, api_path("apps", "v1", "statefulsets", NAMESPACE))
+
+    # Airflow's namespace and the infrastructure's (NFS server and provisioner, node-exporter).
+    def in_both(group: str, plural: str) -> list[Any]:
+        return [o for ns in NAMESPACES for o in _items(client, api_path(group, "v1", plural, ns))]
+
     return ClusterSnapshot(
         now=now or datetime.now(UTC),
-        pods=_items(client, api_path("", "v1", "pods", NAMESPACE)),
+        pods=in_both("", "pods"),
         nodes=node_list,
         pvcs=_items(client, api_path("", "v1", "persistentvolumeclaims", NAMESPACE)),
-        workloads=workloads,
-        events=_items(client, api_path("", "v1", "events", NAMESPACE)),
+        workloads=in_both("apps", "deployments") + in_both("apps", "statefulsets"),
+        events=in_both("", "events"),
         access=executor_access(client),
         label_plan=label_plan,
         overlay=loaded.overlay if loaded is not None else overlay,
