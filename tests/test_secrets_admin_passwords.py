@@ -557,3 +557,35 @@ def test_ctrl_c_while_the_job_runs_leaves_server_and_secret_as_they_were(
     assert (
         api.objects("Job") == [] and api.get_object("Secret", "airflow", "airflow-secrets-rotation") is None
     )
+
+
+# --- the rotation and the repository's manifests agree ---------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", ["overlays/three-node-ha", "overlays/single-node-legacy"])
+def test_the_rotation_jobs_agree_with_the_rendered_admin_hook_grafana_and_nodes(overlay: str) -> None:
+    from tests.manifests_support import find, fits_node, node_labels, node_roles, rendered
+
+    objects = rendered(overlay)
+    hook = find(objects, "Job", "airflow-create-admin")
+    script = " ".join(hook["spec"]["template"]["spec"]["containers"][0]["args"])
+    # The Sync hook only creates a missing admin, the user the rotation resets, from the key it writes:
+    # a re-sync never undoes a rotation, and a fresh database gets the Secret's password.
+    assert "airflow users create" in script and "reset-password" not in script
+    assert f"--username {c.AIRFLOW_ADMIN_USER} " in script
+    hook_env = {
+        e["name"]: e.get("valueFrom") for e in hook["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert {"secretKeyRef": {"name": c.SECRET_NAME, "key": pj.AIRFLOW_ADMIN.key}} in hook_env.values()
+    assert f"--username {c.AIRFLOW_ADMIN_USER} " in str(_rotation_jobs()[1])
+    grafana = find(objects, "Deployment", "grafana")["spec"]["template"]["spec"]
+    grafana_env = {e["name"]: e for e in grafana["containers"][0]["env"]}
+    assert grafana_env["GF_SECURITY_ADMIN_USER"]["value"] == c.GRAFANA_ADMIN_USER
+    assert (
+        grafana_env["GF_SECURITY_ADMIN_PASSWORD"]["valueFrom"]["secretKeyRef"]["key"] == pj.GRAFANA_ADMIN.key
+    )
+    # Grafana's database is per pod: why one replica, and why a new pod takes the Secret's value.
+    assert next(v for v in grafana["volumes"] if v["name"] == "data").get("emptyDir") is not None
+    management = node_labels(overlay)[node_roles(overlay)[c.MANAGEMENT_ROLE]]
+    for job in _rotation_jobs():
+        assert fits_node(job["spec"]["template"]["spec"], management)
