@@ -409,6 +409,7 @@ def test_prometheus_discovers_annotated_pods_and_services_with_its_own_rbac(
     # pods there (node-exporter lives in airflow-infra).
     pod_job = next(j for j in config["scrape_configs"] if j["job_name"] == "kubernetes-pods")
     discovered = set(pod_job["kubernetes_sd_configs"][0]["namespaces"]["names"])
+
     def template_metadata(obj: Manifest) -> dict[str, Any]:
         if obj["kind"] == "Pod":
             return dict(obj["metadata"])
