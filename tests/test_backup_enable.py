@@ -61,6 +61,7 @@ def test_enable_then_disable_gives_back_the_same_bytes(run_cli: RunCli, repo: Pa
 
 
 def test_each_commit_holds_exactly_the_files_it_must(run_cli: RunCli, repo: Path) -> None:
+    start = repo_state(repo)
     # The first overlay to render a CronJob also opens the Argo CD project to that kind.
     first = run_cli("backup", "enable", "three-node-ha", cwd=repo)
     assert first.code == 0, first.err
@@ -81,6 +82,7 @@ def test_each_commit_holds_exactly_the_files_it_must(run_cli: RunCli, repo: Path
     assert run_cli("backup", "disable", "single-node-legacy", cwd=repo).code == 0
     assert committed_paths(repo) == [PROJECT, f"{LEGACY}/kustomization.yaml"]
     assert git(repo, "status", "--porcelain") == ""
+    assert repo_state(repo).files == start.files  # the retention-only patch went too
 
 
 def test_schedule_and_retention_reach_the_rendered_cronjob(run_cli: RunCli, repo: Path) -> None:
@@ -354,3 +356,22 @@ def test_a_repository_without_argo_cd_objects_changes_only_the_kustomization(
     result = run_cli("backup", "enable", "--all", cwd=repo)
     assert result.code == 0, result.err
     assert committed_paths(repo) == [f"{LEGACY}/kustomization.yaml", f"{HA}/kustomization.yaml"]
+
+
+def test_disable_leaves_a_hand_written_patch_of_the_cronjob_alone(run_cli: RunCli, repo: Path) -> None:
+    assert run_cli("backup", "enable", "three-node-ha", "--schedule", "0 4 * * *", cwd=repo).code == 0
+    kustomization = repo / HA / "kustomization.yaml"
+    mine = (
+        "  - target:\n      kind: CronJob\n      name: airflow-db-backup\n    patch: |-\n"
+        "      - op: replace\n        path: /spec/successfulJobsHistoryLimit\n        value: 5\n"
+    )
+    text = kustomization.read_text()
+    assert text.count("\npatches:\n") == 1
+    kustomization.write_text(text.replace("\npatches:\n", "\npatches:\n" + mine))
+    git(repo, "commit", "-q", "-am", "keep five successful Jobs")
+    assert find(_render(run_cli, repo, HA), "CronJob", CRONJOB)["spec"]["successfulJobsHistoryLimit"] == 5
+    result = run_cli("backup", "disable", "three-node-ha", cwd=repo)
+    assert result.code == 0, result.err
+    text = kustomization.read_text()
+    assert "\npatches:\n" + mine in text
+    assert "schedule: " not in text and "../../components/backup" not in text

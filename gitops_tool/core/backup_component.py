@@ -165,16 +165,20 @@ def is_enabled(kustomization: Mapping[str, Any], overlay: str, source: str) -> b
 
 
 def is_settings_patch(entry: Any) -> bool:
-    """The patch ``enable`` adds for a schedule or retention: it targets the backup CronJob alone."""
-    if not isinstance(entry, Mapping):
+    """The patch ``enable`` adds for a schedule or retention, exactly as it writes it (a patch of the
+    CronJob someone wrote by hand is theirs: ``disable`` leaves it)."""
+    if (
+        not isinstance(entry, Mapping)
+        or dict(entry.get("target") or {}) != settings_patch(Settings())["target"]
+    ):
         return False
-    target = entry.get("target")
-    return (
-        isinstance(target, Mapping)
-        and target.get("kind") == "CronJob"
-        and target.get("name") == BACKUP_CRONJOB
-        and set(target) <= {"kind", "name", "group", "version"}
-    )
+    text = entry.get("patch")
+    if not isinstance(text, str):
+        return False
+    schedule = re.search(r'^  schedule: "(.*)"$', text, re.MULTILINE)
+    retention = re.search(r'^ +value: "([0-9]+)"$', text, re.MULTILINE)
+    found = Settings(schedule.group(1) if schedule else None, int(retention.group(1)) if retention else None)
+    return found.any and settings_patch_text(found) == text.rstrip("\n")
 
 
 def settings_patch_text(settings: Settings) -> str:
