@@ -245,8 +245,8 @@ def _record(
 
 
 def _live(client: KubeClient, plural: str, name: str) -> dict[str, Any] | None:
-    group = "" if plural == "pods" else "apps"
-    return client.get_or_none(api_path(group, "v1", plural, NAMESPACE, name))
+    """A live Deployment or StatefulSet of the namespace, or None."""
+    return client.get_or_none(api_path("apps", "v1", plural, NAMESPACE, name))
 
 
 def _container(workload: dict[str, Any] | None, name: str) -> dict[str, Any] | None:
