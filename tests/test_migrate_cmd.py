@@ -11,6 +11,7 @@ import yaml
 from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node
 from tests.conftest import REPO_ROOT, RunCli
 from tests.kubeapi import KubeApiServer, ResourceType
+from tests.scheduler_support import init_repo
 
 APPLICATION = ResourceType("argoproj.io", "v1alpha1", "Application", "applications", True)
 
@@ -80,7 +81,7 @@ def test_legacy_cluster_plan_and_check_list_what_is_missing(tmp_path: Path, run_
         assert plan.code == 0, plan.err
         lines = plan.out.splitlines()
         assert lines[0] == "[ ] 1. Back up the metadata DB"
-        assert "gitops-tool backup enable overlays/single-node-legacy (one commit)" in lines[1]
+        assert "gitops-tool backup enable --all (one commit; both layouts keep the backup CronJob" in lines[1]
         assert lines[2] == "[ ] 2. Label the nodes with their HA roles"
         assert lines[4].startswith("[ ] 3. Switch the Argo CD Application path")
         assert "applications/three-node-ha.yaml" in lines[5]
@@ -92,14 +93,22 @@ def test_legacy_cluster_plan_and_check_list_what_is_missing(tmp_path: Path, run_
             "FAIL    recent backup: no backup in the last 24h (none found); backups are not enabled "
             "(no backup CronJob)" in check.out
         )
-        assert "gitops-tool backup enable overlays/single-node-legacy, let Argo CD sync" in check.out
+        assert "hint: gitops-tool backup enable --all, let Argo CD sync" in check.out
+        # The shipped HA overlay does not enable backups: after the switch restore could not run.
+        assert (
+            "FAIL    backups after the switch: overlays/three-node-ha does not enable components/backup"
+            in check.out
+        )
+        assert "hint: gitops-tool backup enable overlays/three-node-ha" in check.out
         assert (
             "PASS    Argo CD Application: Synced/Healthy: airflow (overlays/single-node-legacy)" in check.out
         )
         assert api.methods() == {"GET"}
 
 
-def test_ready_cluster_passes_the_check(tmp_path: Path, run_cli: RunCli) -> None:
+def test_ready_cluster_passes_the_check(tmp_path: Path, run_cli: RunCli, project_copy: Path) -> None:
+    repo = init_repo(project_copy)
+    assert run_cli("backup", "enable", "--all", cwd=repo).code == 0  # both layouts back up
     with KubeApiServer(token=CANARY_TOKEN) as api:
         api.add_resource_type(APPLICATION)
         cron = api.add(_cronjob())
@@ -113,13 +122,14 @@ def test_ready_cluster_passes_the_check(tmp_path: Path, run_cli: RunCli) -> None
                 _backup_job(datetime.now(UTC) - timedelta(hours=2), cron["metadata"]["uid"]),
             ]
         )
-        check = run_cli("migrate", "check", *kube_args(api, tmp_path), cwd=REPO_ROOT)
+        check = run_cli("migrate", "check", *kube_args(api, tmp_path), cwd=repo)
         assert check.code == 0, check.out + check.err
-        plan = run_cli("migrate", "plan", *kube_args(api, tmp_path), cwd=REPO_ROOT)
-        assert [line[:3] for line in plan.out.splitlines()[::2]] == ["[x]", "[x]", "[ ]", "[ ]", "[ ]", "[?]"]
-        too_old = run_cli(
-            "migrate", "check", "--max-backup-age", "1", *kube_args(api, tmp_path), cwd=REPO_ROOT
+        assert (
+            "PASS    backups after the switch: overlays/three-node-ha enables components/backup" in check.out
         )
+        plan = run_cli("migrate", "plan", *kube_args(api, tmp_path), cwd=repo)
+        assert [line[:3] for line in plan.out.splitlines()[::2]] == ["[x]", "[x]", "[ ]", "[ ]", "[ ]", "[?]"]
+        too_old = run_cli("migrate", "check", "--max-backup-age", "1", *kube_args(api, tmp_path), cwd=repo)
         assert too_old.code == 1 and "FAIL    recent backup: no backup in the last 1h" in too_old.out
         assert api.methods() == {"GET"}
 

@@ -61,6 +61,9 @@ class MigrationFacts:
     max_backup_age: timedelta = timedelta(hours=24)
     target: str = DEFAULT_OVERLAY
     legacy: str = LEGACY_OVERLAY
+    # The target overlay lists components/backup in Git: after the switch the backup CronJob (and
+    # with it `restore`) is still there. None: not known.
+    target_backups: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -87,8 +90,8 @@ def plan_steps(facts: MigrationFacts) -> list[Step]:
         backup_how = "gitops-tool backup now"
     else:
         backup_how = (
-            f"gitops-tool backup enable {facts.legacy} (one commit), let Argo CD sync, "
-            "then gitops-tool backup now"
+            "gitops-tool backup enable --all (one commit; both layouts keep the backup CronJob and "
+            "its claim across the switch), let Argo CD sync, then gitops-tool backup now"
         )
     steps.append(Step(1, "Back up the metadata DB", "done" if _backup_recent(facts) else "todo", backup_how))
     steps.append(
@@ -188,9 +191,22 @@ def check_preconditions(facts: MigrationFacts) -> list[CheckResult]:
                 + ("" if facts.backup_component else "; backups are not enabled (no backup CronJob)"),
                 "gitops-tool backup now"
                 if facts.backup_component
-                else f"gitops-tool backup enable {facts.legacy}, let Argo CD sync, "
-                "then gitops-tool backup now",
+                else "gitops-tool backup enable --all, let Argo CD sync, then gitops-tool backup now",
             )
+        )
+    if facts.target_backups is False:
+        results.append(
+            CheckResult(
+                "backups after the switch",
+                Status.FAIL,
+                f"{facts.target} does not enable components/backup: once Argo CD syncs it, the backup "
+                "CronJob is gone and `gitops-tool restore` has nothing to run",
+                f"gitops-tool backup enable {facts.target}",
+            )
+        )
+    elif facts.target_backups:
+        results.append(
+            CheckResult("backups after the switch", Status.PASS, f"{facts.target} enables components/backup")
         )
     if not facts.applications:
         results.append(

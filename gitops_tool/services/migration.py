@@ -57,7 +57,25 @@ def gather(
         max_backup_age=max_backup_age,
         target=loaded.overlay,
         legacy=legacy_label.overlay if legacy_label is not None else legacy,
+        target_backups=_enables_backups(target),
     )
+
+
+def _enables_backups(overlay: str) -> bool | None:
+    """Whether the overlay's kustomization (in the work tree) lists components/backup."""
+    from gitops_tool.adapters import yaml_roundtrip
+    from gitops_tool.adapters.files import read_text
+    from gitops_tool.adapters.project import display_path, kustomization_file, resolve_overlay
+    from gitops_tool.core.backup_component import is_enabled
+
+    folder = resolve_overlay(overlay)
+    file = kustomization_file(folder)
+    if file is None:
+        return None
+    label = display_path(folder)
+    loaded = yaml_roundtrip.load(read_text(file, "kustomization"), f"{label}/{file.name}")
+    kustomization = yaml_roundtrip.plain(loaded.documents[0]) if loaded.documents else {}
+    return isinstance(kustomization, dict) and is_enabled(kustomization, label, file.name)
 
 
 @dataclass
