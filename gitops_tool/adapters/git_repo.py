@@ -167,3 +167,18 @@ class GitRepo:
                 exc.status if isinstance(exc.status, int) else None,
                 stderr.strip().removeprefix("stderr: ").strip("'"),
             ) from None
+
+
+def open_project_repo(start: Path) -> tuple[Path, GitRepo]:
+    """The gitops project holding ``start`` and the Git work tree it must lie in to be committed to.
+
+    The project's markers may be found above a nested repository's work tree; a commit there would
+    miss the files the command writes, so that case is refused.
+    """
+    from gitops_tool.adapters.project import find_project_root
+
+    git = GitRepo.open(start)
+    root = find_project_root(start)
+    if not root.resolve().is_relative_to(git.root):
+        raise RepositoryError(f"the gitops repository {root} is not inside the git work tree {git.root}")
+    return root, git

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from gitops_tool.adapters.files import read_text
-from gitops_tool.adapters.git_repo import GitRepo
-from gitops_tool.adapters.project import display_path, find_project_root, list_overlays, resolve_overlay
+from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
+from gitops_tool.adapters.project import display_path, list_overlays, resolve_overlay
 from gitops_tool.adapters.repo_lock import repository_lock
 from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
 from gitops_tool.core import airflow_upgrade as up
@@ -44,8 +44,7 @@ class UpgradeOptions:
 
 
 def upgrade(version: str, options: UpgradeOptions, start: Path | None = None) -> UpgradeResult:
-    root = find_project_root(start)
-    git = GitRepo.open(root)
+    root, git = open_project_repo(start or Path.cwd())
     git.check_ready()
     targets = [resolve_overlay(options.overlay, root)] if options.overlay else list_overlays(root)
     if options.dry_run:

@@ -16,9 +16,9 @@ from typing import Any
 
 from gitops_tool.adapters import yaml_roundtrip
 from gitops_tool.adapters.files import read_text
-from gitops_tool.adapters.git_repo import GitRepo
+from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
 from gitops_tool.adapters.overlay_files import FileChange, materialise, resolve_overlay_in
-from gitops_tool.adapters.project import find_project_root, kustomization_file, list_overlays
+from gitops_tool.adapters.project import kustomization_file, list_overlays
 from gitops_tool.adapters.repo_lock import repository_lock
 from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
 from gitops_tool.core import backup_component as bc
@@ -84,16 +84,9 @@ def _change(
     planner: Callable[[_Target], list[Edit]],
     wanted: bc.Settings | None,
 ) -> ComponentResult:
-    root = find_project_root(start)
+    root, git = open_project_repo(start or Path.cwd())
     if not (root / bc.COMPONENT).is_dir():
         raise UserError(f"no {bc.COMPONENT} folder in {root}: this repository has no backup component")
-    git = GitRepo.open(root)
-    try:
-        root.relative_to(git.root)
-    except ValueError:
-        raise RepositoryError(
-            f"the gitops repository {root} is not inside the git work tree {git.root}"
-        ) from None
     git.check_ready()
     with repository_lock(git.git_dir, f"backup {verb}"):
         targets, edits, skipped = _plan(root, options, planner, enabling=wanted is not None)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from gitops_tool.adapters.git_repo import GitRepo
+from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
 from gitops_tool.adapters.overlay_files import FileChange, materialise, read_overlay_state, resolve_overlay_in
 from gitops_tool.adapters.project import find_project_root
 from gitops_tool.adapters.repo_lock import repository_lock
@@ -82,8 +82,7 @@ def _scaffold(options: ScaffoldOptions, command: str, planner: _Planner) -> Scaf
     start = (options.repo or Path.cwd()).resolve()
     if options.repo is not None and not start.is_dir():
         raise UserError(f"--repo {options.repo}: no such folder")
-    git = GitRepo.open(start)
-    root = _project_root(start, git)
+    root, git = open_project_repo(start)
     if options.dry_run:
         return _plan(root, git, options, planner)[0]
     with repository_lock(git.git_dir, command):
@@ -92,17 +91,6 @@ def _scaffold(options: ScaffoldOptions, command: str, planner: _Planner) -> Scaf
             git.identity()
         _apply(root, git, overlay_dir, result, options)
     return result
-
-
-def _project_root(start: Path, git: GitRepo) -> Path:
-    root = find_project_root(start)
-    try:
-        root.relative_to(git.root)
-    except ValueError:
-        raise RepositoryError(
-            f"the gitops repository {root} is not inside the git work tree {git.root}"
-        ) from None
-    return root
 
 
 def _plan(
