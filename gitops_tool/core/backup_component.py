@@ -5,30 +5,27 @@ schedule or retention is asked for, adds one strategic-merge patch of the CronJo
 ``patches:`` (the component's own defaults: nightly at 02:00 UTC, 14 dumps kept). ``disable``
 removes exactly those entries again, so enable then disable gives back the same bytes.
 
-The Argo CD project admits only the kinds the overlays render: kinds the change brings in are added
-to its whitelist, and kinds no overlay renders any more after ``disable`` are taken out.
-
 Pure: it reads parsed kustomizations and rendered objects, and returns structural edits.
 """
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from gitops_tool.core import argocd
+from gitops_tool.core import components
 from gitops_tool.core.backup_jobs import BACKUP_CONTAINER, BACKUP_CRONJOB
+from gitops_tool.core.components import AlreadyInState
 from gitops_tool.core.images import pod_spec
 from gitops_tool.core.objects import Manifest
-from gitops_tool.core.scaffold.plan import Edit, MappingDelete, MappingSet, SequenceInsert, SequenceRemove
+from gitops_tool.core.scaffold.plan import Edit, MappingDelete, SequenceInsert, SequenceRemove
 from gitops_tool.errors import UserError
 
-COMPONENT = "components/backup"
+_BACKUP = components.known("backup")
+COMPONENT = _BACKUP.folder
 RETENTION_ENV = "BACKUP_KEEP"
-COMPONENTS_KEY = "components"
 PATCHES_KEY = "patches"
 
 # Kubernetes CronJob schedules: five fields (robfig/cron's standard parser) or one of the macros.
@@ -54,10 +51,6 @@ _FIELDS = (
     _Field("day of week", 0, 6, _DAYS, 0),
 )
 _TERM = re.compile(r"^(?P<range>\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/(?P<step>[0-9]+))?$")
-
-
-class AlreadyInState(UserError):
-    """The overlay already has (or already lacks) the component: nothing to change there."""
 
 
 @dataclass(frozen=True)
@@ -142,15 +135,6 @@ def check_retention(count: int) -> int:
 # --- the overlay's kustomization ---------------------------------------------------------------------
 
 
-def component_entry(overlay: str) -> str:
-    """How ``overlay`` (repository-relative) names the component in its ``components:``."""
-    return posixpath.relpath(COMPONENT, overlay)
-
-
-def _names_component(entry: Any, overlay: str) -> bool:
-    return isinstance(entry, str) and posixpath.normpath(posixpath.join(overlay, entry)) == COMPONENT
-
-
 def _list(kustomization: Mapping[str, Any], key: str, source: str) -> list[Any]:
     value = kustomization.get(key)
     if value is None:
@@ -161,7 +145,7 @@ def _list(kustomization: Mapping[str, Any], key: str, source: str) -> list[Any]:
 
 
 def is_enabled(kustomization: Mapping[str, Any], overlay: str, source: str) -> bool:
-    return any(_names_component(e, overlay) for e in _list(kustomization, COMPONENTS_KEY, source))
+    return components.is_enabled(kustomization, overlay, source, _BACKUP)
 
 
 def is_settings_patch(entry: Any) -> bool:
@@ -212,15 +196,7 @@ def plan_enable(
     writer wants it (a literal block for the patch text)."""
     if is_enabled(kustomization, overlay, file):
         raise AlreadyInState(f"backups are already enabled in {overlay} (its components: list {COMPONENT})")
-    edits: list[Edit] = []
-    components = _list(kustomization, COMPONENTS_KEY, file)
-    if COMPONENTS_KEY not in kustomization:
-        # A new components: key goes before resources:, where the readers of a kustomization look.
-        keys = list(kustomization)
-        edits.append(
-            MappingSet(file, (), COMPONENTS_KEY, [], keys.index("resources") if "resources" in keys else None)
-        )
-    edits.append(SequenceInsert(file, (COMPONENTS_KEY,), len(components), component_entry(overlay)))
+    edits = components.enable_edits(kustomization, file, overlay, [_BACKUP])
     if settings.any:
         patches = _list(kustomization, PATCHES_KEY, file)
         edits.append(SequenceInsert(file, (PATCHES_KEY,), len(patches), patch_value))
@@ -232,18 +208,7 @@ def plan_disable(kustomization: Mapping[str, Any], file: str, overlay: str) -> l
         raise AlreadyInState(
             f"backups are not enabled in {overlay} (its components: does not list {COMPONENT})"
         )
-    edits: list[Edit] = []
-    components = _list(kustomization, COMPONENTS_KEY, file)
-    kept = [e for e in components if not _names_component(e, overlay)]
-    if kept:
-        # From the end, so earlier indexes stay valid.
-        edits += [
-            SequenceRemove(file, (COMPONENTS_KEY,), i)
-            for i in reversed(range(len(components)))
-            if _names_component(components[i], overlay)
-        ]
-    else:
-        edits.append(MappingDelete(file, (), COMPONENTS_KEY))
+    edits = components.plan_disable(kustomization, file, overlay, _BACKUP.name)
     patches = _list(kustomization, PATCHES_KEY, file)
     settings = [i for i, p in enumerate(patches) if is_settings_patch(p)]
     if settings and len(settings) == len(patches):
@@ -281,60 +246,3 @@ def check_rendered(objects: Sequence[Manifest], label: str, wanted: Settings) ->
     if wanted.retention is not None and found.retention != wanted.retention:
         raise UserError(f"{label}: the backup CronJob keeps {found.retention} dumps, not {wanted.retention}")
     return found
-
-
-# --- the Argo CD project's whitelists -----------------------------------------------------------------
-
-WhitelistKey = tuple[str, str, str]  # (group, kind, name); name is "" for namespaced kinds
-CLUSTER_WHITELIST = "clusterResourceWhitelist"
-NAMESPACED_WHITELIST = "namespaceResourceWhitelist"
-
-
-def _entries(objects: Iterable[Manifest]) -> dict[str, set[WhitelistKey]]:
-    objects = list(objects)
-    return {
-        CLUSTER_WHITELIST: {
-            (e["group"], e["kind"], e.get("name", "")) for e in argocd.cluster_whitelist(objects)
-        },
-        NAMESPACED_WHITELIST: {(e["group"], e["kind"], "") for e in argocd.namespaced_whitelist(objects)},
-    }
-
-
-def _key(entry: Any) -> WhitelistKey:
-    if not isinstance(entry, Mapping):
-        return ("", "", "")
-    return (str(entry.get("group", "")), str(entry.get("kind", "")), str(entry.get("name", "")))
-
-
-def whitelist_edits(
-    project: Mapping[str, Any],
-    file: str,
-    before: Iterable[Manifest],
-    after: Iterable[Manifest],
-    entry_value: Any,
-) -> list[Edit]:
-    """Add what the change brings in and the project lacks; drop what no overlay renders any more.
-
-    ``before``/``after`` are every overlay's objects around the change; ``entry_value(key, name?)``
-    builds a whitelist entry in the writer's style. Entries stay sorted by group, kind and name.
-    """
-    spec = project.get("spec")
-    if not isinstance(spec, Mapping):
-        raise UserError(f"{file}: an AppProject without spec")
-    old, new = _entries(before), _entries(after)
-    edits: list[Edit] = []
-    for list_key in (CLUSTER_WHITELIST, NAMESPACED_WHITELIST):
-        current = spec.get(list_key)
-        if not isinstance(current, list):
-            continue  # no whitelist of this kind: the project restricts nothing here
-        keys = [_key(e) for e in current]
-        gone = old[list_key] - new[list_key]
-        for index in reversed(range(len(keys))):
-            if keys[index] in gone:
-                edits.append(SequenceRemove(file, ("spec", list_key), index))
-                del keys[index]
-        for added in sorted(new[list_key] - old[list_key] - set(keys)):
-            index = sum(1 for k in keys if k < added)
-            edits.append(SequenceInsert(file, ("spec", list_key), index, entry_value(added)))
-            keys.insert(index, added)
-    return edits
