@@ -74,6 +74,13 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "backup disable": [["nope"], ["three-node-ha", "--all"]],
     "backup now": [["--kubeconfig", K]],
     "backup list": [["--kubeconfig", K]],
+    "components list": [["nope"], ["--output", "yaml"]],
+    "components enable": [
+        ["nope", "three-node-ha"],
+        ["git-sync", "three-node-ha"],
+        ["drift-cronjob", "three-node-ha", "--all"],
+    ],
+    "components disable": [["nope", "--all"], ["drift-cronjob", "three-node-ha"]],
     "dags push": [[f"{TMP}/dags", "--kubeconfig", K]],
     "dags rollback": [["--kubeconfig", K]],
     "dags status": [["--kubeconfig", K]],

@@ -15,6 +15,7 @@ def _register() -> None:
     from gitops_tool.cli import (
         argocd,
         backup,
+        components,
         dags,
         doctor,
         drift,
@@ -38,6 +39,7 @@ def _register() -> None:
         nodes,
         schedulers,
         backup,
+        components,
         drift,
         dags,
         doctor,

@@ -1,14 +1,12 @@
 """``gitops-tool backup enable|disable|now|list`` and ``gitops-tool restore FILE --yes``."""
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from gitops_tool.cli import options
+from gitops_tool.cli.components import component_options, report_change
 from gitops_tool.errors import UserError
-
-if TYPE_CHECKING:
-    from gitops_tool.services.backup_component import ComponentOptions, ComponentResult
 
 backup_app = typer.Typer(
     name="backup",
@@ -105,9 +103,9 @@ def enable(  # noqa: PLR0917 - Typer maps parameters to options
 
     result = backup_component.enable(
         Settings(schedule, retention),
-        _component_options(overlay, all_overlays, no_commit, kubernetes_version, kustomize),
+        component_options(overlay, all_overlays, no_commit, kubernetes_version, kustomize),
     )
-    _report_component(result)
+    report_change(result)
     for label, settings in sorted(result.settings.items()):
         typer.echo(f"  {label}: schedule {settings.schedule} (UTC), keeps {settings.retention} dumps")
     if result.commit:
@@ -128,39 +126,10 @@ def disable(
     from gitops_tool.services import backup_component
 
     result = backup_component.disable(
-        _component_options(overlay, all_overlays, no_commit, kubernetes_version, kustomize)
+        component_options(overlay, all_overlays, no_commit, kubernetes_version, kustomize)
     )
-    _report_component(result)
+    report_change(result)
     return 0
-
-
-def _component_options(
-    overlay: str | None, all_overlays: bool, no_commit: bool, kubernetes_version: str, kustomize: str | None
-) -> "ComponentOptions":
-    from gitops_tool.adapters.schema import normalise_version
-    from gitops_tool.services.backup_component import ComponentOptions
-
-    if overlay is not None and all_overlays:
-        raise UserError("give an OVERLAY or --all, not both")
-    if overlay is None and not all_overlays:
-        raise UserError("give the OVERLAY Argo CD syncs (such as three-node-ha) or --all")
-    return ComponentOptions(
-        overlays=(overlay,) if overlay is not None else (),
-        commit=not no_commit,
-        kubernetes_version=normalise_version(kubernetes_version),
-        kustomize=kustomize,
-    )
-
-
-def _report_component(result: "ComponentResult") -> None:
-    where = (
-        f"commit {result.commit[:12]}: {result.message}" if result.commit else "not committed (--no-commit)"
-    )
-    typer.echo(where)
-    for path in result.paths:
-        typer.echo(f"  {path}")
-    for label in result.skipped:
-        typer.echo(f"note: {label} left as it was (already in that state)", err=True)
 
 
 def restore(  # noqa: PLR0917 - Typer maps parameters to options

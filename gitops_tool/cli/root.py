@@ -63,6 +63,10 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
         "backup",
         "Metadata DB backups: enable the pg_dump CronJob in Git, run and list backups on the NFS volume.",
     ),
+    (
+        "components",
+        "Optional Kustomize components (components/*): list them, enable or disable one in overlays.",
+    ),
     ("dags", "Publish DAG folders atomically to the airflow-dags volume (clusters without git-sync)."),
     ("migrate", "Migrate from the single-node legacy layout to the three-node HA layout, step by step."),
     ("policy", "The repository's Rego policies (policies/*.rego)."),

@@ -120,14 +120,17 @@ def enable_edits(
 ) -> list[Edit]:
     """Insert ``adding`` (in that order) into ``components:``: each before the first listed component
     that requires it, else at the end; the key is created when missing."""
-    edits: list[Edit] = []
-    current = list(listed(kustomization, file))
     if COMPONENTS_KEY not in kustomization and adding:
         # A new components: key goes before resources:, where the readers of a kustomization look.
         keys = list(kustomization)
-        edits.append(
-            MappingSet(file, (), COMPONENTS_KEY, [], keys.index("resources") if "resources" in keys else None)
-        )
+        value = [entry(c, overlay) for c in adding]
+        return [
+            MappingSet(
+                file, (), COMPONENTS_KEY, value, keys.index("resources") if "resources" in keys else None
+            )
+        ]
+    edits: list[Edit] = []
+    current = list(listed(kustomization, file))
     for component in adding:
         index = next(
             (
