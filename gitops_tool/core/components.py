@@ -123,10 +123,10 @@ def enable_edits(
     if COMPONENTS_KEY not in kustomization and adding:
         # A new components: key goes before resources:, where the readers of a kustomization look.
         keys = list(kustomization)
-        value = [entry(c, overlay) for c in adding]
+        entries = [entry(c, overlay) for c in adding]
         return [
             MappingSet(
-                file, (), COMPONENTS_KEY, value, keys.index("resources") if "resources" in keys else None
+                file, (), COMPONENTS_KEY, entries, keys.index("resources") if "resources" in keys else None
             )
         ]
     edits: list[Edit] = []
