@@ -151,7 +151,7 @@ def _refusals() -> list[tuple[list[str], list[str], str]]:
         (
             [],
             ["disable", "backup", "--all"],
-            f"backup is not enabled in every overlay ({LEGACY}, {HA}); nothing to do",
+            f"backups are not enabled in every overlay ({LEGACY}, {HA}); nothing to do",
         ),
         (
             ["drift-cronjob", "three-node-ha"],
@@ -220,3 +220,24 @@ def test_list_refuses_an_unknown_output(run_cli: RunCli, repo: Path) -> None:
     result = run_cli("components", "list", "--output", "yaml", cwd=repo)
     assert result.code == 2
     assert result.err.strip() == "gitops-tool: error: unknown --output 'yaml': use text or json"
+
+
+def test_the_registry_knows_every_shipped_component(project_copy: Path) -> None:
+    shipped = sorted(p.name for p in (project_copy / "components").iterdir() if p.is_dir())
+    assert sorted(c.name for c in REGISTRY) == shipped
+
+
+def test_disable_backup_also_removes_the_settings_patch_backup_enable_wrote(
+    run_cli: RunCli, repo: Path
+) -> None:
+    start = repo_state(repo)
+    result = run_cli("backup", "enable", "three-node-ha", "--retention", "5", cwd=repo)
+    assert result.code == 0, result.err
+    assert _list_json(run_cli, repo)["backup"]["enabled"] == {LEGACY: False, HA: True}
+    refused = run_cli("components", "enable", "backup", "three-node-ha", cwd=repo)
+    assert refused.code == 2
+    assert "backups are already enabled in overlays/three-node-ha" in refused.err
+    result = run_cli("components", "disable", "backup", "three-node-ha", cwd=repo)
+    assert result.code == 0, result.err
+    assert commit_subject(repo) == f"{HA}: disable backups (components/backup)"
+    assert repo_state(repo).files == start.files

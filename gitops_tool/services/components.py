@@ -94,9 +94,16 @@ def list_states(overlay: str | None = None, start: Path | None = None) -> list[C
 
 # --- components enable|disable ----------------------------------------------------------------------
 
+_BACKUP = "backup"  # switched by services/backup_component.py, which owns its settings patch
+
 
 def enable(name: str, options: ComponentOptions, start: Path | None = None) -> ChangeResult:
     component = cc.known(name)
+    if name == _BACKUP:
+        from gitops_tool.core.backup_component import Settings
+        from gitops_tool.services import backup_component
+
+        return backup_component.enable(Settings(), options, start)
     added: dict[str, list[cc.Component]] = {}
 
     def plan(target: Target) -> list[Edit]:
@@ -119,6 +126,11 @@ def enable(name: str, options: ComponentOptions, start: Path | None = None) -> C
 
 def disable(name: str, options: ComponentOptions, start: Path | None = None) -> ChangeResult:
     component = cc.known(name)
+    if name == _BACKUP:
+        # Its own switch also removes the schedule/retention patch `backup enable` wrote.
+        from gitops_tool.services import backup_component
+
+        return backup_component.disable(options, start)
 
     def plan(target: Target) -> list[Edit]:
         return cc.plan_disable(target.kustomization, target.file, target.overlay, name)
