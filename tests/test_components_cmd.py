@@ -241,3 +241,17 @@ def test_disable_backup_also_removes_the_settings_patch_backup_enable_wrote(
     assert result.code == 0, result.err
     assert commit_subject(repo) == f"{HA}: disable backups (components/backup)"
     assert repo_state(repo).files == start.files
+
+
+def test_no_commit_writes_and_validates_but_commits_nothing(run_cli: RunCli, repo: Path) -> None:
+    head = git(repo, "rev-parse", "HEAD")
+    result = run_cli("components", "enable", "drift-auditor", "single-node-legacy", "--no-commit", cwd=repo)
+    assert result.code == 0, result.err
+    assert result.out.splitlines() == [
+        "not committed (--no-commit)",
+        f"  {PROJECT}",
+        f"  {LEGACY}/kustomization.yaml",
+    ]
+    assert git(repo, "rev-parse", "HEAD") == head
+    assert git(repo, "status", "--porcelain") == f" M {PROJECT}\n M {LEGACY}/kustomization.yaml\n"
+    assert _components(repo, LEGACY) == ["../../components/drift-auditor"]
