@@ -46,7 +46,8 @@ def overlay() -> list[dict[str, Any]]:
 
 
 def synthesise(base: list[dict[str, Any]], size: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """``size`` desired objects (overlay copies in namespaces team-0, team-1, ...) and their live form."""
+    """``size`` desired objects and their live form: overlay copies in namespaces airflow-team-0,
+    airflow-infra-team-0, airflow-team-1, ..."""
     namespaced = [o for o in base if o["kind"] not in ls._CLUSTER_SCOPED]
     desired: list[dict[str, Any]] = []
     copy_index = 0
@@ -55,7 +56,8 @@ def synthesise(base: list[dict[str, Any]], size: int) -> tuple[list[dict[str, An
             if len(desired) == size:
                 break
             clone = copy.deepcopy(obj)
-            clone["metadata"]["namespace"] = f"team-{copy_index}"
+            # Each source namespace keeps its own copy: the overlay has same-named objects in two.
+            clone["metadata"]["namespace"] = f"{obj['metadata']['namespace']}-team-{copy_index}"
             desired.append(clone)
         copy_index += 1
     live = [ls.simulate_apply(obj, namespace=obj["metadata"]["namespace"]) for obj in desired]
