@@ -84,6 +84,14 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "dags push": [[f"{TMP}/dags", "--kubeconfig", K]],
     "dags rollback": [["--kubeconfig", K]],
     "dags status": [["--kubeconfig", K]],
+    # Refusals only (a success would commit in this repository); the password must not come back.
+    "dags source set": [
+        ["three-node-ha", "--repo", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"],
+        ["three-node-ha", "--repo", f"https://{CANARY_TOKEN}@git.example.com/x/y.git"],
+        ["three-node-ha", "--repo", f"https://git.example.com/x/y.git?private_token={CANARY_TOKEN}"],
+        ["single-node-legacy", "--repo", "https://git.example.com/x/y.git"],
+    ],
+    "dags source show": [["three-node-ha"], ["three-node-ha", "--output", "json"], ["nope"]],
     "migrate plan": [["--kubeconfig", K]],
     "migrate check": [["--kubeconfig", K]],
     "migrate switch": [["--to", "overlays/nope"]],

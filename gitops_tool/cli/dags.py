@@ -1,13 +1,14 @@
-"""``gitops-tool dags push|rollback|status``."""
+"""``gitops-tool dags push|rollback|status`` and ``dags source show|set``."""
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from gitops_tool.cli import options
-from gitops_tool.core.conventions import NAMESPACE
-from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK
+from gitops_tool.core.conventions import DEFAULT_OVERLAY, NAMESPACE
+from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, UserError
 
 if TYPE_CHECKING:
     from gitops_tool.services.dags import DagsTarget
@@ -128,3 +129,90 @@ def status(  # noqa: PLR0917 - Typer passes every option positionally
     outcome = dags.status(target)
     typer.echo(format_status(outcome))
     return EXIT_OK if outcome.consistent else EXIT_FINDINGS
+
+
+source_app = typer.Typer(
+    name="source",
+    help="The Git repository git-sync syncs DAGs from (overlays with components/git-sync).",
+    no_args_is_help=True,
+)
+dags_app.add_typer(source_app, name="source")
+
+SourceOverlay = Annotated[
+    str, typer.Argument(metavar="[OVERLAY]", help="The overlay, e.g. three-node-ha (default: the HA one).")
+]
+
+
+@source_app.command("show", epilog="Example: gitops-tool dags source show three-node-ha --output json")
+def source_show(
+    overlay: SourceOverlay = DEFAULT_OVERLAY,
+    output: options.OutputFormat = "text",
+    kustomize: options.Kustomize = None,
+) -> int:
+    """Print repo, ref, period and username as the overlay renders them (marks the placeholder)."""
+    from gitops_tool.core.dags.git_source import redact
+    from gitops_tool.services.dags_source import show
+
+    if output not in ("text", "json"):
+        raise UserError(f"unknown --output {output!r}: use text or json")
+    shown = show(overlay, kustomize=kustomize)
+    values = shown.rendered.source.given()
+    if "repo" in values:
+        values["repo"] = redact(values["repo"])
+    if output == "json":
+        document = {
+            "overlay": shown.overlay,
+            "configmap": shown.rendered.configmap,
+            **values,
+            "placeholder": shown.rendered.placeholder,
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return EXIT_OK
+    typer.echo(f"{shown.overlay} (ConfigMap {shown.rendered.configmap})")
+    for key, value in values.items():
+        mark = "   (placeholder: set yours with `gitops-tool dags source set`)"
+        typer.echo(f"  {key + ':':<10}{value}{mark if key == 'repo' and shown.rendered.placeholder else ''}")
+    return EXIT_OK
+
+
+@source_app.command(
+    "set",
+    epilog="Example: gitops-tool dags source set three-node-ha --repo https://github.com/acme/dags.git",
+)
+def source_set(  # noqa: PLR0917 - Typer maps parameters to options
+    overlay: SourceOverlay = DEFAULT_OVERLAY,
+    repo: Annotated[
+        str, typer.Option("--repo", help="https://HOST/PATH (ssh:// or git@HOST:PATH with git-sync-ssh).")
+    ] = "",
+    ref: Annotated[str | None, typer.Option("--ref", help="Branch, tag or commit.")] = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Time between syncs, e.g. 60s or 5m.")
+    ] = None,
+    username: Annotated[str | None, typer.Option("--username", help="User name for the HTTPS token.")] = None,
+    no_commit: Annotated[
+        bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")
+    ] = False,
+    kubernetes_version: Annotated[
+        str, typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version to validate against.")
+    ] = "1.37",
+    kustomize: options.Kustomize = None,
+) -> int:
+    """Write the overlay's patch of ConfigMap airflow-git-sync, render, validate and commit (the ConfigMap's
+    hash suffix changes, so git-sync restarts with the new values)."""
+    from gitops_tool.adapters.schema import normalise_version
+    from gitops_tool.core.dags.git_source import Source
+    from gitops_tool.services.components import ComponentOptions
+    from gitops_tool.services.dags_source import set_source
+
+    opts = ComponentOptions((overlay,), not no_commit, normalise_version(kubernetes_version), kustomize)
+    result = set_source(Source(repo or None, ref, period, username), opts)
+    change = result.change
+    typer.echo(
+        f"commit {change.commit[:12]}: {change.message}" if change.commit else "not committed (--no-commit)"
+    )
+    for path in change.paths:
+        typer.echo(f"  {path}")
+    typer.echo(
+        f"ConfigMap {result.before.configmap} -> {result.after.configmap} (git-sync restarts when synced)"
+    )
+    return EXIT_OK

@@ -42,6 +42,8 @@ def validate(
         raise UserError(f"unknown --output {output!r}: use text or json")
     version = normalise_version(kubernetes_version)
     reports = validate_overlays(list(overlays or []), version, kustomize, policies=not no_policies)
+    for warning in (w for r in reports for w in r.warnings):
+        typer.echo(f"warning: {warning}", err=True)
     if output == "json":
         typer.echo(json.dumps(reports_to_json(reports, version), indent=2))
     else:

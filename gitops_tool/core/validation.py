@@ -26,6 +26,7 @@ class OverlayReport:
     skipped: list[str] = field(default_factory=list)  # objects with no schema, with the reason
     exceptions: list[str] = field(default_factory=list)  # policy exceptions granted in the manifests
     layout: str = ""  # "ha" or "legacy" as the policies saw it, with the reason; "" when not checked
+    warnings: list[str] = field(default_factory=list)  # worth fixing, never a failure (stderr)
 
     @property
     def ok(self) -> bool:

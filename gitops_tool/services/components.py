@@ -184,6 +184,11 @@ def change(spec: Change, options: ComponentOptions, start: Path | None = None) -
     return result
 
 
+def overlay_target(root: Path, overlay: str) -> Target:
+    """One overlay's kustomization, as the planners of a ``Change`` get it."""
+    return _targets(root, [resolve_overlay_in(root, overlay)])[0]
+
+
 def _targets(root: Path, folders: Iterable[Path]) -> list[Target]:
     targets = []
     for folder in dict.fromkeys(folders):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from gitops_tool.adapters.project import find_project_root, list_overlays
 from gitops_tool.adapters.schema import CRD_SCHEMA_DIR, SchemaValidator
+from gitops_tool.core.dags.git_source import placeholder_warning
 from gitops_tool.core.validation import OverlayReport
 from gitops_tool.errors import UserError
 from gitops_tool.services.rendering import render_overlay
@@ -34,6 +35,9 @@ def validate_overlays(
         objects = rendered.objects()
         violations, skipped = validator.validate(objects, rendered.label)
         report = OverlayReport(rendered.label, len(objects), violations, skipped)
+        placeholder = placeholder_warning(objects, rendered.label)
+        if placeholder is not None:
+            report.warnings.append(placeholder)
         if policies:
             engine = engines.for_overlay(rendered.path)
             if engine is None:

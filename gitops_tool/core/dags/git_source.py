@@ -1,0 +1,249 @@
+"""What the git-sync component syncs (repo, ref, period, username), as data.
+
+components/git-sync ships a ConfigMap generator ``airflow-git-sync`` with a placeholder repository.
+An overlay cannot override it with a ``behavior: merge`` generator of its own: kustomize (5.8) runs
+an overlay's generators before its components, so the merge finds nothing ("does not exist; cannot
+merge or replace"). It overrides the values with a strategic-merge patch of that ConfigMap instead,
+in its ``patches:``; kustomize computes the name's hash suffix after patches, so the suffix changes
+and the Deployment rolls. This module checks wanted values, plans that patch entry as structural
+edits, and reads the values back from a render. Pure: it reads parsed data and returns edits.
+
+URLs are never echoed in errors: the part that is wrong may be the secret (a token before ``@``, a
+password, a query string).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from gitops_tool.core import components as cc
+from gitops_tool.core.conventions import NAMESPACE
+from gitops_tool.core.documents import parse_documents
+from gitops_tool.core.objects import Manifest
+from gitops_tool.core.scaffold.plan import Edit, SequenceInsert, SequenceRemove
+from gitops_tool.errors import UserError
+
+CONFIGMAP = "airflow-git-sync"
+PATCHES_KEY = "patches"
+PLACEHOLDER_REPO = "https://git.example.com/data-platform/airflow-dags.git"
+KEYS = ("repo", "ref", "period", "username")
+_TARGET = {"kind": "ConfigMap", "name": CONFIGMAP}
+MIN_PERIOD_S = 1.0  # git-sync v4 accepts 10ms; polling a remote faster than every second only hurts it
+
+_GO_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
+_UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
+_SCP_LIKE = re.compile(r"(?:([A-Za-z0-9._-]+)@)?([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?!/)(.+)")
+_REF = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/-]*")
+_USERNAME = re.compile(r"[A-Za-z0-9._-]+")
+_NAMED = re.compile(rf"{CONFIGMAP}(?:-[a-z0-9]+)?")
+_SECRET_HOME = "keep the token in Secret airflow-git-credentials and the user name in --username"  # noqa: S105 - advice, not a password
+
+
+class NothingToChange(cc.AlreadyInState):
+    """The overlay already renders the values asked for."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """git-sync's settings; a ``None`` field is not given (wanted) or not rendered (read)."""
+
+    repo: str | None = None
+    ref: str | None = None
+    period: str | None = None
+    username: str | None = None
+
+    def given(self) -> dict[str, str]:
+        return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
+
+
+@dataclass(frozen=True)
+class Rendered:
+    configmap: str  # its name with kustomize's hash suffix
+    source: Source
+
+    @property
+    def placeholder(self) -> bool:
+        return self.source.repo == PLACEHOLDER_REPO
+
+
+def git_sync_enabled(kustomization: Mapping[str, Any], overlay: str, file: str) -> bool:
+    """Whether the overlay lists git-sync; raises with the command that enables it when not."""
+    if not cc.is_enabled(kustomization, overlay, file, cc.known("git-sync")):
+        name = overlay.rsplit("/", 1)[-1]
+        raise UserError(
+            f"{overlay} does not enable git-sync; enable it first: "
+            f"gitops-tool components enable git-sync {name}"
+        )
+    return cc.is_enabled(kustomization, overlay, file, cc.known("git-sync-ssh"))
+
+
+def check_wanted(wanted: Source, ssh: bool) -> Source:
+    """``wanted`` with every given value checked (raises UserError naming the option, never the URL)."""
+    if wanted.repo is None:
+        raise UserError("give the repository with --repo URL")
+    if wanted.ref is not None:
+        check_ref(wanted.ref)
+    if wanted.period is not None:
+        check_period(wanted.period)
+    if wanted.username is not None and not _USERNAME.fullmatch(wanted.username):
+        raise UserError("--username must be a plain user name (letters, digits, '.', '_', '-')")
+    check_repo(wanted.repo, ssh)
+    return wanted
+
+
+def check_repo(url: str, ssh: bool) -> None:
+    if not url or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in url):
+        raise UserError("--repo must be one URL without spaces or control characters")
+    if "://" in url:
+        _check_url(url, ssh)
+        return
+    if _SCP_LIKE.fullmatch(url):
+        _needs_ssh(ssh)
+        return
+    raise UserError(
+        "--repo is not a URL git-sync is set up for: use https://HOST/PATH"
+        " (or, with git-sync-ssh enabled, ssh://git@HOST/PATH or git@HOST:PATH)"
+    )
+
+
+def _check_url(url: str, ssh: bool) -> None:
+    scheme, rest = url.split("://", 1)
+    scheme = scheme.lower()
+    if "?" in rest or "#" in rest:
+        raise UserError(
+            f"--repo must not carry a query string or fragment (tokens hide there); {_SECRET_HOME}"
+        )
+    authority, _, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if scheme == "https":
+        if at:
+            raise UserError(f"--repo carries credentials before '@'; {_SECRET_HOME}")
+    elif scheme == "ssh":
+        _needs_ssh(ssh)
+        if ":" in userinfo:
+            raise UserError(
+                "--repo carries a password after the user name; "
+                "SSH uses the key in Secret airflow-git-credentials"
+            )
+    elif scheme == "http":
+        raise UserError("--repo over plain http:// would send the token unencrypted; use https://")
+    else:
+        shown = scheme if re.fullmatch(r"[a-z][a-z0-9+.-]{0,15}", scheme) else "this"
+        raise UserError(
+            f"--repo: {shown} URLs are not supported; use https:// (or ssh:// with git-sync-ssh enabled)"
+        )
+    if not _HOST.fullmatch(host) or not path.strip("/"):
+        raise UserError("--repo needs a host and a repository path, as in https://HOST/ORG/REPO.git")
+
+
+def _needs_ssh(ssh: bool) -> None:
+    if not ssh:
+        raise UserError(
+            "--repo is an SSH URL but the overlay syncs over HTTPS; "
+            "enable SSH first: gitops-tool components enable git-sync-ssh OVERLAY"
+        )
+
+
+def check_ref(ref: str) -> None:
+    if not _REF.fullmatch(ref) or ".." in ref or ref.endswith((".", "/", ".lock")) or "//" in ref:
+        raise UserError(f"--ref {ref!r} is not a branch, tag or commit name")
+
+
+def check_period(period: str) -> None:
+    if not _GO_DURATION.fullmatch(period):
+        raise UserError(f"--period {period!r} is not a duration such as 60s, 5m or 1m30s")
+    seconds = sum(float(n) * _UNIT_S[u] for n, u in _DURATION_PART.findall(period))
+    if seconds < MIN_PERIOD_S:
+        raise UserError(
+            f"--period {period!r} is below {MIN_PERIOD_S:g}s; the remote would be polled too often"
+        )
+
+
+def redact(url: str) -> str:
+    """``url`` with anything before ``@`` in a ``scheme://`` authority hidden (hand-edited overlays)."""
+    if "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    authority, slash, path = rest.partition("/")
+    if "@" not in authority or (scheme.lower() == "ssh" and ":" not in authority.rpartition("@")[0]):
+        return url
+    return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
+
+
+def _configmap(objects: list[Manifest]) -> Manifest | None:
+    for obj in objects:
+        metadata = obj.get("metadata") or {}
+        if obj.get("kind") == "ConfigMap" and _NAMED.fullmatch(str(metadata.get("name", ""))):
+            return obj
+    return None
+
+
+def read_rendered(objects: list[Manifest], overlay: str) -> Rendered:
+    obj = _configmap(objects)
+    if obj is not None:
+        data = obj.get("data") or {}
+        values = {k: str(data[k]) for k in KEYS if k in data}
+        return Rendered(str(obj["metadata"]["name"]), Source(**values))
+    raise UserError(f"the render of {overlay} has no ConfigMap {CONFIGMAP}; is components/git-sync intact?")
+
+
+def plan_set(
+    kustomization: Mapping[str, Any],
+    file: str,
+    overlay: str,
+    wanted: Source,
+    current: Source,
+    *,
+    literal: Callable[[str], Any] = str,
+) -> list[Edit]:
+    """Edits writing ``wanted`` into the overlay's patch of ``airflow-git-sync`` (created if absent;
+    values it set before and does not change are kept). ``literal`` wraps the patch text the way
+    the writer wants it (a literal block)."""
+    changed = {k: v for k, v in wanted.given().items() if getattr(current, k) != v}
+    if not changed:
+        raise NothingToChange(f"{overlay} already syncs these values; nothing to change")
+    patches = kustomization.get(PATCHES_KEY)
+    if patches is None:
+        patches = []
+    if not isinstance(patches, list):
+        raise UserError(f"{file}: {PATCHES_KEY} is not a list")
+    for index, existing in enumerate(patches):
+        if isinstance(existing, Mapping) and existing.get("target") == _TARGET:
+            data = {**_patched_data(existing.get("patch"), file), **wanted.given()}
+            return [
+                SequenceRemove(file, (PATCHES_KEY,), index),
+                SequenceInsert(file, (PATCHES_KEY,), index, _patch(data, literal)),
+            ]
+    return [SequenceInsert(file, (PATCHES_KEY,), len(patches), _patch(wanted.given(), literal))]
+
+
+def _patched_data(text: Any, file: str) -> dict[str, str]:
+    documents = parse_documents(text, f"{file}: patch of {CONFIGMAP}") if isinstance(text, str) else []
+    data = documents[0].get("data") if documents and isinstance(documents[0], dict) else None
+    return {str(k): str(v) for k, v in data.items() if k in KEYS} if isinstance(data, dict) else {}
+
+
+def _patch(data: Mapping[str, str], literal: Callable[[str], Any]) -> dict[str, Any]:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", f"  name: {CONFIGMAP}"]
+    lines += [f"  namespace: {NAMESPACE}", "data:"]
+    # JSON strings are YAML double-quoted scalars: every value stays a string (a ref of digits too).
+    lines += [f"  {key}: {json.dumps(data[key])}" for key in KEYS if key in data]
+    return {"target": dict(_TARGET), "patch": literal("\n".join(lines) + "\n")}
+
+
+def placeholder_warning(objects: list[Manifest], overlay: str) -> str | None:
+    """A warning when the overlay renders git-sync still pointed at the shipped placeholder."""
+    obj = _configmap(objects)
+    if obj is None or (obj.get("data") or {}).get("repo") != PLACEHOLDER_REPO:
+        return None
+    name = overlay.rsplit("/", 1)[-1]
+    return (
+        f"{overlay}: git-sync still syncs the placeholder {PLACEHOLDER_REPO}; "
+        f"set yours: gitops-tool dags source set {name} --repo URL"
+    )
