@@ -190,3 +190,129 @@ def test_odd_credentials_are_refused_without_echo(url: str) -> None:
     with pytest.raises(UserError) as caught:
         check_repo(url, ssh=True)
     assert SECRET not in str(caught.value)
+
+
+def _settings(objects: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """airflow-config and airflow-worker-config as rendered, by their name without hash suffix."""
+    found = {}
+    for o in objects:
+        name = o["metadata"]["name"]
+        if o["kind"] != "ConfigMap":
+            continue
+        for base in ("airflow-config", "airflow-worker-config"):
+            if name == base or (name.startswith(f"{base}-") and "worker" not in name[len(base) :]):
+                found[base] = o
+    assert set(found) == {"airflow-config", "airflow-worker-config"}
+    return found
+
+
+def _referencing(objects: list[dict[str, Any]], configmap: str) -> set[str]:
+    return {
+        o["metadata"]["name"]
+        for o in objects
+        if o["kind"] in ("Deployment", "StatefulSet") and configmap in json.dumps(o["spec"]["template"])
+    }
+
+
+def test_subdir_points_both_settings_configmaps_at_it_then_resets_to_the_root(
+    run_cli: RunCli, repo: Path
+) -> None:
+    before = _settings(_rendered(run_cli, repo))
+    assert before["airflow-config"]["data"]["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/airflow/dags/current"
+    old_config = before["airflow-config"]["metadata"]["name"]
+    assert old_config != "airflow-config"  # hashed
+    rolled = _referencing(_rendered(run_cli, repo), old_config)
+    assert rolled  # the schedulers and webserver read it by its hashed name
+    assert _show(run_cli, repo)["subdir"] == ""
+
+    result = run_cli("dags", "source", "set", "three-node-ha", "--subdir", "dags/prod/", cwd=repo)
+    assert result.code == 0, result.err
+    assert commit_subject(repo) == f"{HA}: git-sync source (subdir)"
+    assert committed_paths(repo) == [KFILE]
+    assert git(repo, "status", "--porcelain") == ""
+    objects = _rendered(run_cli, repo)
+    after = _settings(objects)
+    for name in ("airflow-config", "airflow-worker-config"):
+        assert after[name]["data"]["AIRFLOW__CORE__DAGS_FOLDER"] == "/opt/airflow/dags/current/dags/prod"
+        # the other settings are untouched by the patch
+        assert {k: v for k, v in after[name]["data"].items() if k != "AIRFLOW__CORE__DAGS_FOLDER"} == {
+            k: v for k, v in before[name]["data"].items() if k != "AIRFLOW__CORE__DAGS_FOLDER"
+        }
+    new_config = after["airflow-config"]["metadata"]["name"]
+    assert new_config != old_config  # a new hash suffix ...
+    assert _referencing(objects, new_config) == rolled  # ... so every pod reading it rolls
+    assert not _referencing(objects, old_config)
+    # The worker settings keep their fixed name (the pod template string names it); workers are new
+    # pods every time and read the new content.
+    assert after["airflow-worker-config"]["metadata"]["name"] == "airflow-worker-config"
+    shown = _show(run_cli, repo)
+    assert shown["subdir"] == "dags/prod"
+    assert set(shown["dags_folders"].values()) == {"/opt/airflow/dags/current/dags/prod"}
+    assert shown["repo"] == PLACEHOLDER_REPO  # --subdir alone leaves the source as it was
+    text = run_cli("dags", "source", "show", cwd=repo)
+    assert "dags folder (airflow-worker-config): /opt/airflow/dags/current/dags/prod" in text.out
+    validated = run_cli("validate", HA, cwd=repo)
+    assert validated.code == 0, validated.out + validated.err
+
+    # Again with the repository: the patches are updated in place, not added twice.
+    result = run_cli("dags", "source", "set", "--repo", REPO, "--subdir", "flows", cwd=repo)
+    assert result.code == 0, result.err
+    kustomization = yaml.safe_load((repo / KFILE).read_text())
+    names = [p["target"]["name"] for p in kustomization["patches"] if p["target"]["kind"] == "ConfigMap"]
+    assert sorted(names) == [
+        "airflow-config",
+        "airflow-git-sync",
+        "airflow-worker-config",
+    ]
+    assert "# Who may reach the LoadBalancers" in (repo / KFILE).read_text()
+    after = _settings(_rendered(run_cli, repo))
+    assert {o["data"]["AIRFLOW__CORE__DAGS_FOLDER"] for o in after.values()} == {
+        "/opt/airflow/dags/current/flows"
+    }
+    assert after["airflow-config"]["metadata"]["name"] not in (old_config, new_config)
+
+    # Back to the root: both folder patches go, the source patch stays, the render is the shipped one.
+    result = run_cli("dags", "source", "set", "--subdir", ".", cwd=repo)
+    assert result.code == 0, result.err
+    kustomization = yaml.safe_load((repo / KFILE).read_text())
+    names = [p.get("target", {}).get("name") for p in kustomization["patches"]]
+    assert "airflow-config" not in names and "airflow-worker-config" not in names
+    assert "airflow-git-sync" in names
+    reset = _settings(_rendered(run_cli, repo))
+    assert reset["airflow-config"]["metadata"]["name"] == old_config
+    assert reset["airflow-worker-config"]["data"] == before["airflow-worker-config"]["data"]
+    assert _show(run_cli, repo)["subdir"] == ""
+    validated = run_cli("validate", HA, cwd=repo)
+    assert validated.code == 0, validated.out + validated.err
+    refused = run_cli("dags", "source", "set", "--subdir", "", cwd=repo)
+    assert refused.code == 2 and "nothing to change" in refused.err
+
+
+@pytest.mark.parametrize(
+    ("subdir", "message"),
+    [
+        ("/dags", "relative"),
+        ("../other", "'..'"),
+        ("dags/../../etc", "'..'"),
+        ("dags//prod", "empty"),
+        ("./dags", "'.'"),
+        ("dags prod", "may only hold"),
+        ("dags;rm", "may only hold"),
+        ("dägs", "may only hold"),
+    ],
+)
+def test_subdir_refusals_change_nothing(run_cli: RunCli, repo: Path, subdir: str, message: str) -> None:
+    before = repo_state(repo)
+    result = run_cli("dags", "source", "set", "three-node-ha", "--subdir", subdir, cwd=repo)
+    assert result.code == 2, result.out + result.err
+    assert len(result.err.strip().splitlines()) == 1, result.err
+    assert message in result.err
+    assert repo_state(repo) == before
+
+
+def test_subdir_with_other_source_values_still_needs_the_repository(run_cli: RunCli, repo: Path) -> None:
+    before = repo_state(repo)
+    result = run_cli("dags", "source", "set", "--subdir", "dags", "--ref", "prod", cwd=repo)
+    assert result.code == 2
+    assert "--repo URL" in result.err
+    assert repo_state(repo) == before

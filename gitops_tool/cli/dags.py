@@ -149,8 +149,9 @@ def source_show(
     output: options.OutputFormat = "text",
     kustomize: options.Kustomize = None,
 ) -> int:
-    """Print repo, ref, period and username as the overlay renders them (marks the placeholder)."""
-    from gitops_tool.core.dags.git_source import redact
+    """Print repo, ref, period, username and the DAG sub-folder as the overlay renders them (marks the
+    placeholder)."""
+    from gitops_tool.core.dags.git_source import SETTINGS_CONFIGMAPS, redact
     from gitops_tool.services.dags_source import show
 
     if output not in ("text", "json"):
@@ -164,6 +165,7 @@ def source_show(
             "overlay": shown.overlay,
             "configmap": shown.rendered.configmap,
             **values,
+            "dags_folders": dict(zip(SETTINGS_CONFIGMAPS, shown.rendered.dags_folders, strict=True)),
             "placeholder": shown.rendered.placeholder,
         }
         typer.echo(json.dumps(document, indent=2))
@@ -171,7 +173,10 @@ def source_show(
     typer.echo(f"{shown.overlay} (ConfigMap {shown.rendered.configmap})")
     for key, value in values.items():
         mark = "   (placeholder: set yours with `gitops-tool dags source set`)"
-        typer.echo(f"  {key + ':':<10}{value}{mark if key == 'repo' and shown.rendered.placeholder else ''}")
+        text = value or ("(the repository's root)" if key == "subdir" else value)
+        typer.echo(f"  {key + ':':<10}{text}{mark if key == 'repo' and shown.rendered.placeholder else ''}")
+    for name, folder in zip(SETTINGS_CONFIGMAPS, shown.rendered.dags_folders, strict=True):
+        typer.echo(f"  dags folder ({name}): {folder or '(not set)'}")
     return EXIT_OK
 
 
@@ -189,6 +194,14 @@ def source_set(  # noqa: PLR0917 - Typer maps parameters to options
         str | None, typer.Option("--period", help="Time between syncs, e.g. 60s or 5m.")
     ] = None,
     username: Annotated[str | None, typer.Option("--username", help="User name for the HTTPS token.")] = None,
+    subdir: Annotated[
+        str | None,
+        typer.Option(
+            "--subdir",
+            help="The DAG folder inside the repository, e.g. dags/prod ('' or '.': the root). "
+            "Sets AIRFLOW__CORE__DAGS_FOLDER in airflow-config and airflow-worker-config.",
+        ),
+    ] = None,
     no_commit: Annotated[
         bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")
     ] = False,
@@ -197,22 +210,26 @@ def source_set(  # noqa: PLR0917 - Typer maps parameters to options
     ] = "1.37",
     kustomize: options.Kustomize = None,
 ) -> int:
-    """Write the overlay's patch of ConfigMap airflow-git-sync, render, validate and commit (the ConfigMap's
-    hash suffix changes, so git-sync restarts with the new values)."""
+    """Write the overlay's patch of ConfigMap airflow-git-sync (and, for --subdir, of the Airflow settings
+    ConfigMaps), render, validate and commit (hash suffixes change, so the pods restart with the new
+    values)."""
     from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.core.dags.git_source import Source
     from gitops_tool.services.components import ComponentOptions
     from gitops_tool.services.dags_source import set_source
 
     opts = ComponentOptions((overlay,), not no_commit, normalise_version(kubernetes_version), kustomize)
-    result = set_source(Source(repo or None, ref, period, username), opts)
+    result = set_source(Source(repo or None, ref, period, username, subdir), opts)
     change = result.change
     typer.echo(
         f"commit {change.commit[:12]}: {change.message}" if change.commit else "not committed (--no-commit)"
     )
     for path in change.paths:
         typer.echo(f"  {path}")
-    typer.echo(
-        f"ConfigMap {result.before.configmap} -> {result.after.configmap} (git-sync restarts when synced)"
-    )
+    if result.before.configmap != result.after.configmap:
+        typer.echo(
+            f"ConfigMap {result.before.configmap} -> {result.after.configmap} (git-sync restarts when synced)"
+        )
+    if subdir is not None:
+        typer.echo(f"DAGs folder: {result.after.dags_folders[0]} (Airflow restarts when synced)")
     return EXIT_OK

@@ -52,7 +52,7 @@ def set_source(wanted: gs.Source, options: ComponentOptions, start: Path | None 
     root = find_project_root(start or Path.cwd())
     target = overlay_target(root, overlay)
     ssh = gs.git_sync_enabled(target.kustomization, target.overlay, target.file)
-    gs.check_wanted(wanted, ssh)
+    wanted = gs.check_wanted(wanted, ssh)
     before = _rendered(root, target.overlay, options.kustomize)
     after: dict[str, gs.Rendered] = {}
 

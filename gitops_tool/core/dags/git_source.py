@@ -8,6 +8,11 @@ in its ``patches:``; kustomize computes the name's hash suffix after patches, so
 and the Deployment rolls. This module checks wanted values, plans that patch entry as structural
 edits, and reads the values back from a render. Pure: it reads parsed data and returns edits.
 
+A sub-folder of the repository (``subdir``) is the same kind of patch, of the two settings
+ConfigMaps base/config generates (``airflow-config``, ``airflow-worker-config``): the component's
+own ``behavior: merge`` of ``AIRFLOW__CORE__DAGS_FOLDER`` runs after the overlay's generators and
+would win over a merge entry there, while patches run after components.
+
 URLs are never echoed in errors: the part that is wrong may be the secret (a token before ``@``, a
 password, a query string).
 """
@@ -17,7 +22,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from gitops_tool.core import components as cc
@@ -31,7 +36,9 @@ CONFIGMAP = "airflow-git-sync"
 PATCHES_KEY = "patches"
 PLACEHOLDER_REPO = "https://git.example.com/data-platform/airflow-dags.git"
 KEYS = ("repo", "ref", "period", "username")
-_TARGET = {"kind": "ConfigMap", "name": CONFIGMAP}
+DAGS_FOLDER_KEY = "AIRFLOW__CORE__DAGS_FOLDER"
+DAGS_ROOT = "/opt/airflow/dags/current"  # where git-sync publishes the checkout
+SETTINGS_CONFIGMAPS = ("airflow-config", "airflow-worker-config")  # base/config's generators
 MIN_PERIOD_S = 1.0  # git-sync v4 accepts 10ms; polling a remote faster than every second only hurts it
 
 _GO_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
@@ -39,9 +46,9 @@ _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 _SCP_LIKE = re.compile(r"(?:([A-Za-z0-9._-]+)@)?([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?!/)(.+)")
+_SUBDIR = re.compile(r"[A-Za-z0-9._/-]+")
 _REF = re.compile(r"[A-Za-z0-9._][A-Za-z0-9._/-]*")
 _USERNAME = re.compile(r"[A-Za-z0-9._-]+")
-_NAMED = re.compile(rf"{CONFIGMAP}(?:-[a-z0-9]+)?")
 _SECRET_HOME = "keep the token in Secret airflow-git-credentials and the user name in --username"  # noqa: S105 - advice, not a password
 
 
@@ -57,6 +64,7 @@ class Source:
     ref: str | None = None
     period: str | None = None
     username: str | None = None
+    subdir: str | None = None  # "" is the repository's root
 
     def given(self) -> dict[str, str]:
         return {f.name: v for f in fields(self) if (v := getattr(self, f.name)) is not None}
@@ -66,6 +74,7 @@ class Source:
 class Rendered:
     configmap: str  # its name with kustomize's hash suffix
     source: Source
+    dags_folders: tuple[str, ...] = ()  # AIRFLOW__CORE__DAGS_FOLDER of SETTINGS_CONFIGMAPS, in order
 
     @property
     def placeholder(self) -> bool:
@@ -84,17 +93,39 @@ def git_sync_enabled(kustomization: Mapping[str, Any], overlay: str, file: str) 
 
 
 def check_wanted(wanted: Source, ssh: bool) -> Source:
-    """``wanted`` with every given value checked (raises UserError naming the option, never the URL)."""
-    if wanted.repo is None:
+    """``wanted`` with every given value checked and ``subdir`` normalised ("" for the root); raises
+    UserError naming the option, never the URL."""
+    if wanted.repo is None and (wanted.subdir is None or any((wanted.ref, wanted.period, wanted.username))):
         raise UserError("give the repository with --repo URL")
+    if wanted.subdir is not None:
+        wanted = replace(wanted, subdir=check_subdir(wanted.subdir))
     if wanted.ref is not None:
         check_ref(wanted.ref)
     if wanted.period is not None:
         check_period(wanted.period)
     if wanted.username is not None and not _USERNAME.fullmatch(wanted.username):
         raise UserError("--username must be a plain user name (letters, digits, '.', '_', '-')")
-    check_repo(wanted.repo, ssh)
+    if wanted.repo is not None:
+        check_repo(wanted.repo, ssh)
     return wanted
+
+
+def check_subdir(subdir: str) -> str:
+    """The folder inside the repository, normalised: "" (given as "" or ".") is the root."""
+    if subdir in ("", "."):
+        return ""
+    if not _SUBDIR.fullmatch(subdir):
+        raise UserError(f"--subdir {subdir!r} may only hold letters, digits, '.', '_', '-' and '/'")
+    if subdir.startswith("/"):
+        raise UserError(f"--subdir {subdir!r} must be relative to the repository's root")
+    parts = subdir.removesuffix("/").split("/")
+    if "" in parts or ".." in parts or "." in parts:
+        raise UserError(f"--subdir {subdir!r} must not hold empty, '.' or '..' segments")
+    return "/".join(parts)
+
+
+def dags_folder(subdir: str) -> str:
+    return f"{DAGS_ROOT}/{subdir}" if subdir else DAGS_ROOT
 
 
 def check_repo(url: str, ssh: bool) -> None:
@@ -176,21 +207,31 @@ def redact(url: str) -> str:
     return f"{scheme}://***@{authority.rpartition('@')[2]}{slash}{path}"
 
 
-def _configmap(objects: list[Manifest]) -> Manifest | None:
+def _configmap(objects: list[Manifest], name: str = CONFIGMAP) -> Manifest | None:
+    named = re.compile(rf"{re.escape(name)}(?:-[a-z0-9]+)?")
     for obj in objects:
         metadata = obj.get("metadata") or {}
-        if obj.get("kind") == "ConfigMap" and _NAMED.fullmatch(str(metadata.get("name", ""))):
+        if obj.get("kind") == "ConfigMap" and named.fullmatch(str(metadata.get("name", ""))):
             return obj
     return None
 
 
 def read_rendered(objects: list[Manifest], overlay: str) -> Rendered:
     obj = _configmap(objects)
-    if obj is not None:
-        data = obj.get("data") or {}
-        values = {k: str(data[k]) for k in KEYS if k in data}
-        return Rendered(str(obj["metadata"]["name"]), Source(**values))
-    raise UserError(f"the render of {overlay} has no ConfigMap {CONFIGMAP}; is components/git-sync intact?")
+    if obj is None:
+        raise UserError(
+            f"the render of {overlay} has no ConfigMap {CONFIGMAP}; is components/git-sync intact?"
+        )
+    data = obj.get("data") or {}
+    values: dict[str, str] = {k: str(data[k]) for k in KEYS if k in data}
+    folders = tuple(
+        str(((_configmap(objects, name) or {}).get("data") or {}).get(DAGS_FOLDER_KEY, ""))
+        for name in SETTINGS_CONFIGMAPS
+    )
+    # A sub-folder only when both settings agree on one under git-sync's tree (workers read the same).
+    if len(set(folders)) == 1 and (folders[0] + "/").startswith(DAGS_ROOT + "/"):
+        values["subdir"] = folders[0][len(DAGS_ROOT) + 1 :]
+    return Rendered(str(obj["metadata"]["name"]), Source(**values), folders)
 
 
 def plan_set(
@@ -203,8 +244,9 @@ def plan_set(
     literal: Callable[[str], Any] = str,
 ) -> list[Edit]:
     """Edits writing ``wanted`` into the overlay's patch of ``airflow-git-sync`` (created if absent;
-    values it set before and does not change are kept). ``literal`` wraps the patch text the way
-    the writer wants it (a literal block)."""
+    values it set before and does not change are kept) and, for ``subdir``, into its patches of
+    SETTINGS_CONFIGMAPS (removed for the root). ``literal`` wraps the patch text the way the writer
+    wants it (a literal block)."""
     changed = {k: v for k, v in wanted.given().items() if getattr(current, k) != v}
     if not changed:
         raise NothingToChange(f"{overlay} already syncs these values; nothing to change")
@@ -213,28 +255,57 @@ def plan_set(
         patches = []
     if not isinstance(patches, list):
         raise UserError(f"{file}: {PATCHES_KEY} is not a list")
-    for index, existing in enumerate(patches):
-        if isinstance(existing, Mapping) and existing.get("target") == _TARGET:
-            data = {**_patched_data(existing.get("patch"), file), **wanted.given()}
-            return [
-                SequenceRemove(file, (PATCHES_KEY,), index),
-                SequenceInsert(file, (PATCHES_KEY,), index, _patch(data, literal)),
-            ]
-    return [SequenceInsert(file, (PATCHES_KEY,), len(patches), _patch(wanted.given(), literal))]
+    entries = list(patches)  # as the edits leave it, so every index is right when applied in order
+    source = {k: v for k, v in wanted.given().items() if k in KEYS}
+    edits = _upsert(entries, file, CONFIGMAP, KEYS, source, literal) if source else []
+    if wanted.subdir is not None:
+        folder = {DAGS_FOLDER_KEY: dags_folder(wanted.subdir)} if wanted.subdir else None
+        for name in SETTINGS_CONFIGMAPS:
+            edits += _upsert(entries, file, name, (DAGS_FOLDER_KEY,), folder, literal)
+    return edits
 
 
-def _patched_data(text: Any, file: str) -> dict[str, str]:
-    documents = parse_documents(text, f"{file}: patch of {CONFIGMAP}") if isinstance(text, str) else []
+def _upsert(  # noqa: PLR0917 - one patch entry: where, which ConfigMap, which keys, what
+    entries: list[Any],
+    file: str,
+    name: str,
+    keys: tuple[str, ...],
+    data: Mapping[str, str] | None,
+    literal: Callable[[str], Any],
+) -> list[Edit]:
+    """Edits setting ``data`` in the overlay's patch of ConfigMap ``name`` (updated in place, keeping
+    the ``keys`` it set before; created at the end if absent; removed when ``data`` is None).
+    ``entries`` is updated to what the edits leave."""
+    target = {"kind": "ConfigMap", "name": name}
+    for index, existing in enumerate(entries):
+        if isinstance(existing, Mapping) and existing.get("target") == target:
+            edits: list[Edit] = [SequenceRemove(file, (PATCHES_KEY,), index)]
+            del entries[index]
+            if data is not None:
+                merged = {**_patched_data(existing.get("patch"), file, name, keys), **data}
+                entries.insert(index, _patch(name, keys, merged, literal))
+                edits.append(SequenceInsert(file, (PATCHES_KEY,), index, entries[index]))
+            return edits
+    if data is None:
+        return []
+    entries.append(_patch(name, keys, data, literal))
+    return [SequenceInsert(file, (PATCHES_KEY,), len(entries) - 1, entries[-1])]
+
+
+def _patched_data(text: Any, file: str, name: str, keys: tuple[str, ...]) -> dict[str, str]:
+    documents = parse_documents(text, f"{file}: patch of {name}") if isinstance(text, str) else []
     data = documents[0].get("data") if documents and isinstance(documents[0], dict) else None
-    return {str(k): str(v) for k, v in data.items() if k in KEYS} if isinstance(data, dict) else {}
+    return {str(k): str(v) for k, v in data.items() if k in keys} if isinstance(data, dict) else {}
 
 
-def _patch(data: Mapping[str, str], literal: Callable[[str], Any]) -> dict[str, Any]:
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", f"  name: {CONFIGMAP}"]
+def _patch(
+    name: str, keys: tuple[str, ...], data: Mapping[str, str], literal: Callable[[str], Any]
+) -> dict[str, Any]:
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", f"  name: {name}"]
     lines += [f"  namespace: {NAMESPACE}", "data:"]
     # JSON strings are YAML double-quoted scalars: every value stays a string (a ref of digits too).
-    lines += [f"  {key}: {json.dumps(data[key])}" for key in KEYS if key in data]
-    return {"target": dict(_TARGET), "patch": literal("\n".join(lines) + "\n")}
+    lines += [f"  {key}: {json.dumps(data[key])}" for key in keys if key in data]
+    return {"target": {"kind": "ConfigMap", "name": name}, "patch": literal("\n".join(lines) + "\n")}
 
 
 def placeholder_warning(objects: list[Manifest], overlay: str) -> str | None:
