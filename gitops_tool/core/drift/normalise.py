@@ -207,6 +207,25 @@ class _Watch(NamedTuple):
 
 
 _NOTHING = _Watch(None, (), ())
+
+
+def _root_watch(live: Mapping[str, Any], owners: Owners) -> _Watch:
+    """What the object's last-applied configuration and field managers say about its top level."""
+    la = last_applied_of(live)
+    return _Watch(la, owners.applier, owners.imperative) if la or owners is not NO_OWNERS else _NOTHING
+
+
+def _applied_by_key(spec: Any, applied: Any) -> dict[Any, Any]:
+    """A keyed list's last-applied items by their merge key (items without one are not indexed)."""
+    by_key: dict[Any, Any] = {}
+    if isinstance(applied, list):
+        for item in applied:
+            k = key_of(spec, item) if isinstance(item, dict) else None
+            if k is not None:
+                by_key[k] = item
+    return by_key
+
+
 _ABSENT = object()
 _APPLIED_BEFORE = "applied from Git earlier, no longer in Git, still live"
 
@@ -332,12 +351,7 @@ class _Projector:
         key: str,
         path: Path | None,
     ) -> list[Any]:
-        la_by_key: dict[Any, Any] = {}
-        if isinstance(watch.la, list):
-            for item in watch.la:
-                k = key_of(spec, item) if isinstance(item, dict) else None
-                if k is not None:
-                    la_by_key[k] = item
+        la_by_key = _applied_by_key(spec, watch.la)
         watched = watch is not _NOTHING
         out: list[Any] = []
         for i, (dk, ditem) in enumerate(zip(desired_keys, d, strict=True)):
@@ -366,8 +380,7 @@ def project_live(
 ) -> dict[str, Any]:
     """``live`` seen through normalised ``desired`` (see module doc)."""
     projector = _Projector(explain)
-    la = last_applied_of(live)
-    root = _Watch(la, owners.applier, owners.imperative) if la or owners is not NO_OWNERS else _NOTHING
+    root = _root_watch(live, owners)
     trimmed = {k: v for k, v in live.items() if k not in ("apiVersion", "kind", "status", "metadata")}
     out = projector.dict_(desired, trimmed, root, "", () if explain is not None else None)
     meta = _project_metadata(
@@ -477,12 +490,7 @@ class _Checker:
         watch: _Watch,
         key: str,
     ) -> bool:
-        la_by_key: dict[Any, Any] = {}
-        if isinstance(watch.la, list):
-            for item in watch.la:
-                k = key_of(spec, item) if isinstance(item, dict) else None
-                if k is not None:
-                    la_by_key[k] = item
+        la_by_key = _applied_by_key(spec, watch.la)
         watched = watch is not _NOTHING
         for dk, ditem in zip(desired_keys, d, strict=True):
             litem = by_key.pop(dk, None)
@@ -500,8 +508,7 @@ class _Checker:
 
 def live_matches(desired: Mapping[str, Any], live: Mapping[str, Any], owners: Owners = NO_OWNERS) -> bool:
     """Whether ``project_live(desired, live, owners) == desired``, computed without the projection."""
-    la = last_applied_of(live)
-    root = _Watch(la, owners.applier, owners.imperative) if la or owners is not NO_OWNERS else _NOTHING
+    root = _root_watch(live, owners)
     checker = _Checker()
     trimmed = {k: v for k, v in live.items() if k not in ("apiVersion", "kind", "status", "metadata")}
     wanted = {k: v for k, v in desired.items() if k != "metadata"}
