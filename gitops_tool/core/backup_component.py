@@ -26,7 +26,7 @@ from gitops_tool.errors import UserError
 _BACKUP = components.known("backup")
 COMPONENT = _BACKUP.folder
 RETENTION_ENV = "BACKUP_KEEP"
-PATCHES_KEY = "patches"
+PATCHES_KEY = components.PATCHES_KEY
 
 # Kubernetes CronJob schedules: five fields (robfig/cron's standard parser) or one of the macros.
 _MACROS = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
@@ -135,15 +135,6 @@ def check_retention(count: int) -> int:
 # --- the overlay's kustomization ---------------------------------------------------------------------
 
 
-def _list(kustomization: Mapping[str, Any], key: str, source: str) -> list[Any]:
-    value = kustomization.get(key)
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise UserError(f"{source}: {key} is not a list")
-    return value
-
-
 def is_enabled(kustomization: Mapping[str, Any], overlay: str, source: str) -> bool:
     return components.is_enabled(kustomization, overlay, source, _BACKUP)
 
@@ -198,7 +189,7 @@ def plan_enable(
         raise AlreadyInState(f"backups are already enabled in {overlay} (its components: list {COMPONENT})")
     edits = components.enable_edits(kustomization, file, overlay, [_BACKUP])
     if settings.any:
-        patches = _list(kustomization, PATCHES_KEY, file)
+        patches = components.kustomization_list(kustomization, PATCHES_KEY, file)
         edits.append(SequenceInsert(file, (PATCHES_KEY,), len(patches), patch_value))
     return edits
 
@@ -209,7 +200,7 @@ def plan_disable(kustomization: Mapping[str, Any], file: str, overlay: str) -> l
             f"backups are not enabled in {overlay} (its components: does not list {COMPONENT})"
         )
     edits = components.plan_disable(kustomization, file, overlay, _BACKUP.name)
-    patches = _list(kustomization, PATCHES_KEY, file)
+    patches = components.kustomization_list(kustomization, PATCHES_KEY, file)
     settings = [i for i, p in enumerate(patches) if is_settings_patch(p)]
     if settings and len(settings) == len(patches):
         edits.append(MappingDelete(file, (), PATCHES_KEY))

@@ -21,6 +21,7 @@ from gitops_tool.core.scaffold.plan import Edit, MappingDelete, MappingSet, Sequ
 from gitops_tool.errors import UserError
 
 COMPONENTS_KEY = "components"
+PATCHES_KEY = "patches"
 COMPONENTS_FOLDER = "components"
 
 
@@ -86,13 +87,18 @@ def names(value: Any, overlay: str, component: Component) -> bool:
     return isinstance(value, str) and posixpath.normpath(posixpath.join(overlay, value)) == component.folder
 
 
-def listed(kustomization: Mapping[str, Any], source: str) -> list[Any]:
-    value = kustomization.get(COMPONENTS_KEY)
+def kustomization_list(kustomization: Mapping[str, Any], key: str, source: str) -> list[Any]:
+    """A list field of a kustomization (``components:``, ``patches:``), empty when absent."""
+    value = kustomization.get(key)
     if value is None:
         return []
     if not isinstance(value, list):
-        raise UserError(f"{source}: {COMPONENTS_KEY} is not a list")
+        raise UserError(f"{source}: {key} is not a list")
     return value
+
+
+def listed(kustomization: Mapping[str, Any], source: str) -> list[Any]:
+    return kustomization_list(kustomization, COMPONENTS_KEY, source)
 
 
 def is_enabled(kustomization: Mapping[str, Any], overlay: str, source: str, component: Component) -> bool:

@@ -33,7 +33,7 @@ from gitops_tool.core.scaffold.plan import Edit, SequenceInsert, SequenceRemove
 from gitops_tool.errors import UserError
 
 CONFIGMAP = "airflow-git-sync"
-PATCHES_KEY = "patches"
+PATCHES_KEY = cc.PATCHES_KEY
 PLACEHOLDER_REPO = "https://git.example.com/data-platform/airflow-dags.git"
 KEYS = ("repo", "ref", "period", "username")
 DAGS_FOLDER_KEY = "AIRFLOW__CORE__DAGS_FOLDER"
@@ -250,12 +250,8 @@ def plan_set(
     changed = {k: v for k, v in wanted.given().items() if getattr(current, k) != v}
     if not changed:
         raise NothingToChange(f"{overlay} already syncs these values; nothing to change")
-    patches = kustomization.get(PATCHES_KEY)
-    if patches is None:
-        patches = []
-    if not isinstance(patches, list):
-        raise UserError(f"{file}: {PATCHES_KEY} is not a list")
-    entries = list(patches)  # as the edits leave it, so every index is right when applied in order
+    # A copy, as the edits leave it, so every index is right when they are applied in order.
+    entries = list(cc.kustomization_list(kustomization, PATCHES_KEY, file))
     source = {k: v for k, v in wanted.given().items() if k in KEYS}
     edits = _upsert(entries, file, CONFIGMAP, KEYS, source, literal) if source else []
     if wanted.subdir is not None:
