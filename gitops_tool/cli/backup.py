@@ -64,26 +64,13 @@ def list_(
     return 0
 
 
-OverlayArgument = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[OVERLAY]", help="The overlay Argo CD syncs, e.g. three-node-ha (or give --all)."
-    ),
-]
-AllOverlays = Annotated[bool, typer.Option("--all", help="Every overlay under overlays/.")]
-NoCommit = Annotated[bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")]
-KubernetesVersion = Annotated[
-    str, typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version to validate against.")
-]
-
-
 @backup_app.command(
     "enable",
     epilog="Example: gitops-tool backup enable three-node-ha --schedule '30 1 * * *' --retention 30",
 )
 def enable(  # noqa: PLR0917 - Typer maps parameters to options
-    overlay: OverlayArgument = None,
-    all_overlays: AllOverlays = False,
+    overlay: options.OverlayArgument = None,
+    all_overlays: options.AllOverlays = False,
     schedule: Annotated[
         str | None,
         typer.Option("--schedule", help="Cron expression in UTC (default of the component: '0 2 * * *')."),
@@ -92,8 +79,8 @@ def enable(  # noqa: PLR0917 - Typer maps parameters to options
         int | None,
         typer.Option("--retention", help="Dumps kept on the volume (default of the component: 14)."),
     ] = None,
-    no_commit: NoCommit = False,
-    kubernetes_version: KubernetesVersion = "1.37",
+    no_commit: options.NoCommit = False,
+    kubernetes_version: options.KubernetesVersion = "1.37",
     kustomize: options.Kustomize = None,
 ) -> int:
     """Add the backup component (nightly pg_dump CronJob to the NFS volume) to an overlay, validate
@@ -115,10 +102,10 @@ def enable(  # noqa: PLR0917 - Typer maps parameters to options
 
 @backup_app.command("disable", epilog="Example: gitops-tool backup disable three-node-ha")
 def disable(
-    overlay: OverlayArgument = None,
-    all_overlays: AllOverlays = False,
-    no_commit: NoCommit = False,
-    kubernetes_version: KubernetesVersion = "1.37",
+    overlay: options.OverlayArgument = None,
+    all_overlays: options.AllOverlays = False,
+    no_commit: options.NoCommit = False,
+    kubernetes_version: options.KubernetesVersion = "1.37",
     kustomize: options.Kustomize = None,
 ) -> int:
     """Remove the backup component (and its schedule/retention patch) from an overlay, validate and

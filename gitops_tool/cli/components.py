@@ -18,18 +18,7 @@ components_app = typer.Typer(
     no_args_is_help=True,
 )
 
-OverlayArgument = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[OVERLAY]", help="The overlay Argo CD syncs, e.g. three-node-ha (or give --all)."
-    ),
-]
 Name = Annotated[str, typer.Argument(metavar="NAME", help="The component, e.g. drift-cronjob.")]
-AllOverlays = Annotated[bool, typer.Option("--all", help="Every overlay under overlays/.")]
-NoCommit = Annotated[bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")]
-KubernetesVersion = Annotated[
-    str, typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version to validate against.")
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -68,10 +57,10 @@ def list_(
 @components_app.command("enable", epilog="Example: gitops-tool components enable drift-cronjob three-node-ha")
 def enable(  # noqa: PLR0917 - Typer maps parameters to options
     name: Name,
-    overlay: OverlayArgument = None,
-    all_overlays: AllOverlays = False,
-    no_commit: NoCommit = False,
-    kubernetes_version: KubernetesVersion = "1.37",
+    overlay: options.OverlayArgument = None,
+    all_overlays: options.AllOverlays = False,
+    no_commit: options.NoCommit = False,
+    kubernetes_version: options.KubernetesVersion = "1.37",
     kustomize: options.Kustomize = None,
 ) -> int:
     """List a component (and what it requires, before it) in an overlay's components:, let the Argo
@@ -88,10 +77,10 @@ def enable(  # noqa: PLR0917 - Typer maps parameters to options
 @components_app.command("disable", epilog="Example: gitops-tool components disable git-sync-ssh --all")
 def disable(  # noqa: PLR0917 - Typer maps parameters to options
     name: Name,
-    overlay: OverlayArgument = None,
-    all_overlays: AllOverlays = False,
-    no_commit: NoCommit = False,
-    kubernetes_version: KubernetesVersion = "1.37",
+    overlay: options.OverlayArgument = None,
+    all_overlays: options.AllOverlays = False,
+    no_commit: options.NoCommit = False,
+    kubernetes_version: options.KubernetesVersion = "1.37",
     kustomize: options.Kustomize = None,
 ) -> int:
     """Remove a component from an overlay's components: (refused while another one requires it), drop

@@ -202,12 +202,8 @@ def source_set(  # noqa: PLR0917 - Typer maps parameters to options
             "Sets AIRFLOW__CORE__DAGS_FOLDER in airflow-config and airflow-worker-config.",
         ),
     ] = None,
-    no_commit: Annotated[
-        bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")
-    ] = False,
-    kubernetes_version: Annotated[
-        str, typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version to validate against.")
-    ] = "1.37",
+    no_commit: options.NoCommit = False,
+    kubernetes_version: options.KubernetesVersion = "1.37",
     kustomize: options.Kustomize = None,
 ) -> int:
     """Write the overlay's patch of ConfigMap airflow-git-sync (and, for --subdir, of the Airflow settings

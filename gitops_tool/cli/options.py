@@ -37,3 +37,16 @@ Overlay = Annotated[str, typer.Option("--overlay", help="Overlay folder, e.g. ov
 Yes = Annotated[
     bool, typer.Option("--yes", "-y", help="Act; without it the command only prints what it would do.")
 ]
+
+# The committing commands that act on one overlay or all of them (components, backup, dags source).
+OverlayArgument = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[OVERLAY]", help="The overlay Argo CD syncs, e.g. three-node-ha (or give --all)."
+    ),
+]
+AllOverlays = Annotated[bool, typer.Option("--all", help="Every overlay under overlays/.")]
+NoCommit = Annotated[bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")]
+KubernetesVersion = Annotated[
+    str, typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version to validate against.")
+]

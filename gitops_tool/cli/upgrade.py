@@ -26,9 +26,7 @@ def upgrade_airflow(  # noqa: PLR0917 - Typer maps parameters to options
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Print the files it would change; write nothing.")
     ] = False,
-    kubernetes_version: Annotated[
-        str, typer.Option("--kubernetes-version", "-k", help="Kubernetes minor version to validate against.")
-    ] = "1.37",
+    kubernetes_version: options.KubernetesVersion = "1.37",
     kustomize: options.Kustomize = None,
 ) -> int:
     """Set the Airflow image tag everywhere it occurs, in one validated Git commit (refuses
