@@ -28,7 +28,7 @@ from gitops_tool.core.argocd import PROJECT_FILE
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.scaffold.plan import Edit, Plan
 from gitops_tool.errors import RepositoryError, ScaffoldInvalid, UserError
-from gitops_tool.services.rendering import render_overlay
+from gitops_tool.services.rendering import RenderedOverlay, render_overlay
 
 
 @dataclass(frozen=True)
@@ -161,19 +161,21 @@ def change(spec: Change, options: ComponentOptions, start: Path | None = None) -
             git.identity()
         labels = [t.overlay for t in targets]
         result = ChangeResult(labels, skipped=skipped, message=spec.message(labels))
-        before = _render_all(root, options) if project.is_file() else []
+        follow = project.is_file()
+        before = _render(root, list_overlays(root), options) if follow else {}
         snapshot = git.snapshot()
         try:
             with sigterm_as_interrupt(), FileTransaction(root) as files:
                 changes = _write(files, materialise(root, Plan(result.message, tuple(edits))))
-                if project.is_file():
-                    changes += _follow_project(files, root, before, _render_all(root, options))
-                _validate(root, labels, options)
+                # Every overlay again, not just the changed ones: one overlay may build on another.
+                after = _render(root, list_overlays(root) if follow else [root / o for o in labels], options)
+                if follow:
+                    changes += _follow_project(files, root, _objects(before), _objects(after))
+                touched = [after[(root / label).resolve()] for label in labels]
+                _validate(root, touched, options)
                 if spec.check is not None:
-                    for label in labels:
-                        spec.check(
-                            label, render_overlay(str(root / label), options.kustomize, root).objects()
-                        )
+                    for label, (_, objects) in zip(labels, touched, strict=True):
+                        spec.check(label, objects)
                 result.paths = sorted(git.relative(root / c.path) for c in changes)
                 if options.commit:
                     result.commit = git.commit_paths(result.paths, result.message)
@@ -243,11 +245,20 @@ def _write(files: FileTransaction, changes: list[FileChange]) -> list[FileChange
     return written
 
 
-def _render_all(root: Path, options: ComponentOptions) -> list[Manifest]:
-    objects: list[Manifest] = []
-    for folder in list_overlays(root):
-        objects.extend(render_overlay(str(folder), options.kustomize, root).objects())
-    return objects
+_Renders = dict[Path, tuple[RenderedOverlay, list[Manifest]]]
+
+
+def _render(root: Path, folders: Iterable[Path], options: ComponentOptions) -> _Renders:
+    """Each overlay rendered and parsed once, by its folder."""
+    renders: _Renders = {}
+    for folder in folders:
+        rendered = render_overlay(str(folder), options.kustomize, root)
+        renders[rendered.path.resolve()] = (rendered, rendered.objects())
+    return renders
+
+
+def _objects(renders: _Renders) -> list[Manifest]:
+    return [obj for _, objects in renders.values() for obj in objects]
 
 
 def _follow_project(
@@ -275,12 +286,12 @@ def _whitelist_entry(key: project_whitelist.WhitelistKey) -> Any:
     return entry
 
 
-def _validate(root: Path, overlays: list[str], options: ComponentOptions) -> None:
-    from gitops_tool.services.validation import validate_overlays
+def _validate(
+    root: Path, renders: list[tuple[RenderedOverlay, list[Manifest]]], options: ComponentOptions
+) -> None:
+    from gitops_tool.services.validation import validate_rendered
 
-    for report in validate_overlays(
-        [str(root / o) for o in overlays], options.kubernetes_version, options.kustomize, root
-    ):
+    for report in validate_rendered(renders, options.kubernetes_version, root):
         if not report.ok:
             first = report.violations[0]
             more = f" (and {len(report.violations) - 1} more)" if len(report.violations) > 1 else ""

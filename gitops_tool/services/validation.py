@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gitops_tool.adapters.project import find_project_root, list_overlays
 from gitops_tool.adapters.schema import CRD_SCHEMA_DIR, SchemaValidator
 from gitops_tool.core.dags.git_source import placeholder_warning
 from gitops_tool.core.validation import OverlayReport
 from gitops_tool.errors import UserError
-from gitops_tool.services.rendering import render_overlay
+from gitops_tool.services.rendering import RenderedOverlay, render_overlay
+
+if TYPE_CHECKING:
+    from gitops_tool.core.objects import Manifest
 
 
 def validate_overlays(
@@ -21,18 +25,30 @@ def validate_overlays(
 ) -> list[OverlayReport]:
     """Render each overlay once; check its objects against the schemas and (unless ``policies`` is
     False) against the policies/ of the repository the overlay lives in."""
-    from gitops_tool.services.policy import Engines, check_overlay
-
-    engines = Engines()
     project = root or _project_or_none()
-    validator = SchemaValidator(kubernetes_version, project / CRD_SCHEMA_DIR if project else None)
     if not overlays:
         project = project or find_project_root()
         overlays = [str(p) for p in list_overlays(project)]
-    reports: list[OverlayReport] = []
+    renders = []
     for overlay in overlays:
         rendered = render_overlay(overlay, kustomize, root)
-        objects = rendered.objects()
+        renders.append((rendered, rendered.objects()))
+    return validate_rendered(renders, kubernetes_version, project, policies)
+
+
+def validate_rendered(
+    renders: list[tuple[RenderedOverlay, list[Manifest]]],
+    kubernetes_version: str,
+    project: Path | None,
+    policies: bool = True,
+) -> list[OverlayReport]:
+    """``validate_overlays`` for overlays a command has rendered (and parsed) already."""
+    from gitops_tool.services.policy import Engines, check_overlay
+
+    engines = Engines()
+    validator = SchemaValidator(kubernetes_version, project / CRD_SCHEMA_DIR if project else None)
+    reports: list[OverlayReport] = []
+    for rendered, objects in renders:
         violations, skipped = validator.validate(objects, rendered.label)
         report = OverlayReport(rendered.label, len(objects), violations, skipped)
         placeholder = placeholder_warning(objects, rendered.label)
