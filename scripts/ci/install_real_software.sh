@@ -15,10 +15,11 @@ if [ -z "${GITOPS_TOOL_REAL_SKIP_APT:-}" ]; then
   command -v promtool >/dev/null || need+=(prometheus)
   ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
   if [ ${#need[@]} -gt 0 ]; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    # The packages' service scripts are denied under policy-rc.d here; tests start their own servers.
-    apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
+    sudo=()
+    [ "$(id -u)" = 0 ] || sudo=(sudo)
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+    # Their service scripts may be denied (policy-rc.d) or start a system server: the tests start their own.
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
   fi
 fi
 
