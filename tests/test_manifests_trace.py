@@ -1,4 +1,4 @@
-"""Every row of the seed's architecture traces to files: README "Repository layout" is checked here.
+"""Every row of the seed's architecture traces to files: docs/repository-layout.md is checked here.
 
 Each row names the seed component, its node role, the rendered objects and the files defining them.
 A file defines an object when it holds it, when it is the data file a generator of that name reads,
@@ -66,12 +66,11 @@ class Row:
 
 
 def _rows() -> list[Row]:
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
-    section = text.split("## Repository layout", 1)[1].split("\n## ", 1)[0]
+    section = (REPO_ROOT / "docs" / "repository-layout.md").read_text(encoding="utf-8").split("\n## ", 1)[0]
     rows = []
     for line in section.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) != 4 or cells[0] in ("Seed component", "---"):
+        if len(cells) != 4 or cells[0] in ("Reference component", "---"):
             continue
         objects = tuple(
             (o.split("/", 1)[0], o.split("/", 1)[1]) for o in re.findall(r"`(\w+/[\w.-]+)`", cells[2])
@@ -84,7 +83,7 @@ def _rows() -> list[Row]:
 ROWS = _rows()
 
 
-def test_readme_lists_every_seed_component_once() -> None:
+def test_docs_list_every_seed_component_once() -> None:
     components = [r.component for r in ROWS]
     assert len(set(components)) == len(components)
     assert [c for c in components if c in SEED_COMPONENTS] == SEED_COMPONENTS

@@ -1,7 +1,7 @@
 """Pod Security Admission: namespace airflow enforces `restricted`, and what needs more runs in
 namespace airflow-infra only. Proven through the real `gitops-tool validate` (its
 pod-security-restricted policy mirrors the admission check) on every shipped overlay, with the
-optional components enabled too, and against the README's statement of the labels."""
+optional components enabled too, and against docs/security.md's statement of the labels."""
 
 from __future__ import annotations
 
@@ -177,10 +177,18 @@ def test_pods_the_tool_creates_at_run_time_pass_restricted_too() -> None:
     assert _restricted_findings([namespace, root]) == {f"Pod/{NAMESPACE}/dags-as-root"}
 
 
-def _readme_levels(readme: str) -> dict[str, dict[str, str]]:
-    section = readme.split("\n### Pod Security\n", 1)[1].split("\n## ", 1)[0]
+SECURITY_PAGE = Path("docs") / "security.md"
+
+
+def _pod_security_section(repo_root: Path) -> str:
+    """The "Pod Security" section of the security model page, up to the next section."""
+    text = (repo_root / SECURITY_PAGE).read_text(encoding="utf-8")
+    return text.split("\n## Pod Security\n", 1)[1].split("\n## ", 1)[0]
+
+
+def _documented_levels(section: str) -> dict[str, dict[str, str]]:
     rows = re.findall(r"^\| `([a-z-]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \|", section, re.M)
-    assert rows, "README Pod Security: no namespace table"
+    assert rows, f"{SECURITY_PAGE} Pod Security: no namespace table"
     levels = {}
     for name, enforce, warn, audit in rows:
         stated = {"enforce": enforce, "warn": warn, "audit": audit}
@@ -189,22 +197,21 @@ def _readme_levels(readme: str) -> dict[str, dict[str, str]]:
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
-def test_the_readme_states_each_namespaces_labels(repo_root: Path, overlay: str) -> None:
-    stated = _readme_levels((repo_root / "README.md").read_text(encoding="utf-8"))
+def test_the_docs_state_each_namespaces_labels(repo_root: Path, overlay: str) -> None:
+    stated = _documented_levels(_pod_security_section(repo_root))
     objects = rendered(overlay)
     assert stated == {ns: _labels(objects, ns) for ns in NAMESPACES}
 
 
-def test_the_readme_maps_the_seeds_commands_on_moved_objects(repo_root: Path) -> None:
-    """Every seed command naming an object that moved to airflow-infra has a row in the README's
-    mapping table, which gives the command for the new namespace."""
-    readme = (repo_root / "README.md").read_text(encoding="utf-8")
-    section = readme.split("\n### Pod Security\n", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_map_the_seeds_commands_on_moved_objects(repo_root: Path) -> None:
+    """Every seed command naming an object that moved to airflow-infra has a row in the security
+    page's mapping table, which gives the command for the new namespace."""
+    section = _pod_security_section(repo_root)
     rows = re.findall(r"^\| `(kubectl [^`]+)` \| (.+) \|$", section, re.M)
     mapped = {seed_command: now for seed_command, now in rows}
     moved = ("nfs-server", "nfs-client-provisioner", "node-exporter")
     for command in SEED_COMMANDS_ON_MOVED_OBJECTS:
-        assert command in mapped, f"README Pod Security: no row for `{command}`"
+        assert command in mapped, f"{SECURITY_PAGE} Pod Security: no row for `{command}`"
         assert f"-n {INFRA_NAMESPACE}" in mapped[command]
     for command in mapped:
         assert command.endswith(f"-n {NAMESPACE}") or f" -n {NAMESPACE} " in command

@@ -1,8 +1,9 @@
-"""GitHub workflows, pre-commit hooks and README commands: valid, pinned, least-privilege, and real.
+"""GitHub workflows, pre-commit hooks and documented commands: valid, pinned, least-privilege, and real.
 
 Workflows are validated offline against the GitHub workflow JSON Schema that check-jsonschema vendors
 from SchemaStore (check_jsonschema/builtin_schemas/vendor/github-workflows.json). Every
-`gitops-tool <command>` they, the README and the pre-commit hooks use must exist in the real CLI.
+`gitops-tool <command>` they, the README, the docs/ pages and the pre-commit hooks use must exist in the
+real CLI.
 """
 
 from __future__ import annotations
@@ -232,15 +233,20 @@ def test_pre_commit_runs_ruff_mypy_and_the_published_validate_hook() -> None:
 # --- every gitops-tool command used exists ------------------------------------------------------
 
 
-def _readme_code() -> list[str]:
-    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+def _markdown_code(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
     blocks = re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S)
     without_blocks = re.sub(r"```.*?```", "", text, flags=re.S)
     return blocks + re.findall(r"`([^`]+)`", without_blocks)
 
 
 def _used_texts() -> dict[str, list[str]]:
-    used = {"README.md": _readme_code()}
+    used = {
+        "README.md": _markdown_code(REPO_ROOT / "README.md"),
+        "docs/": [
+            code for page in sorted((REPO_ROOT / "docs").rglob("*.md")) for code in _markdown_code(page)
+        ],
+    }
     for path in _workflow_files():
         used[path.name] = [s["run"] for s in _steps(_yaml(path)) if "run" in s]
     for name in (".pre-commit-hooks.yaml", ".pre-commit-config.yaml"):
@@ -281,11 +287,14 @@ def test_invocations_are_found_in_code_and_scripts() -> None:
     assert _invocations("gitops-tool") == [()]
     invocations = _all_invocations()
     assert ("validate",) in invocations
-    assert {"README.md", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml"} <= invocations[("validate",)]
+    assert {"README.md", "docs/", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml"} <= invocations[
+        ("validate",)
+    ]
 
 
 CHECKED_SOURCES = sorted(
-    {p.name for p in _workflow_files()} | {"README.md", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml"}
+    {p.name for p in _workflow_files()}
+    | {"README.md", "docs/", ".pre-commit-hooks.yaml", ".pre-commit-config.yaml"}
 )
 
 
