@@ -81,7 +81,7 @@ def healthy() -> list[dict[str, Any]]:
         node("node-1", "management"),
         node("node-2", "scheduler-1"),
         node("node-3", "scheduler-2"),
-        # The NFS workloads live in the infrastructure namespace (README "Pod Security").
+        # The NFS workloads live in the infrastructure namespace (docs/security.md, "Pod Security").
         _deployment("nfs-server", 1, ns=INFRA_NAMESPACE),
         _deployment("nfs-client-provisioner", 1, ns=INFRA_NAMESPACE),
         _deployment("airflow-scheduler-1", 1, SCHEDULER),

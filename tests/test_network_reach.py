@@ -66,7 +66,7 @@ def _expected(schedulers: int, git_sync: bool, backup: bool) -> dict[str, dict[s
         # NFS is mounted by every node's kernel client, from node addresses no pod selector matches.
         # (namespace airflow-infra)
         "nfs-server": {"2049/TCP": "all", "20048/TCP": "all", "111/TCP": "all"},
-        # Host network: outside NetworkPolicy (README "Network isolation").
+        # Host network: outside NetworkPolicy (docs/security.md, "Network isolation").
         "node-exporter": {"9100/TCP": "all"},
     }
     for n in range(1, schedulers + 1):

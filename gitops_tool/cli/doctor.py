@@ -22,8 +22,8 @@ def doctor(
     context: options.Context = None,
     request_timeout: options.RequestTimeout = 30.0,
 ) -> int:
-    """The seed's troubleshooting as checks: pending pods, node labels, NFS, PVCs, schedulers,
-    executor RBAC, recent warning events. Exit 1 when a check fails."""
+    """The reference architecture's troubleshooting steps as checks: pending pods, node labels, NFS,
+    PVCs, schedulers, executor RBAC, recent warning events. Exit 1 when a check fails."""
     from gitops_tool.core.doctor import Status, report_json, report_text
     from gitops_tool.services.cluster_access import open_cluster
     from gitops_tool.services.doctor import diagnose

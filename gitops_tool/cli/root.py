@@ -45,8 +45,8 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
     ("drift", "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."),
     (
         "doctor",
-        "The seed's troubleshooting as checks: pending pods, node labels, NFS, PVCs, schedulers, executor "
-        "RBAC, recent warning events. Exit 1 when a check fails.",
+        "The reference architecture's troubleshooting steps as checks: pending pods, node labels, NFS, "
+        "PVCs, schedulers, executor RBAC, recent warning events. Exit 1 when a check fails.",
     ),
     (
         "upgrade-airflow",

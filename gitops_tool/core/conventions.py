@@ -5,7 +5,7 @@ from __future__ import annotations
 # Airflow and everything it needs that passes Pod Security `restricted` (the namespace enforces it).
 NAMESPACE = "airflow"
 # The infrastructure that needs host access (NFS server and provisioner, node-exporter, the drift
-# CronJob's textfile writer): Pod Security `privileged`, kept apart from Airflow (README "Pod Security").
+# CronJob's textfile writer): Pod Security `privileged`, kept apart from Airflow (docs/security.md).
 INFRA_NAMESPACE = "airflow-infra"
 NAMESPACES = (NAMESPACE, INFRA_NAMESPACE)
 

@@ -214,7 +214,7 @@ def check_preconditions(facts: MigrationFacts) -> list[CheckResult]:
                 "Argo CD Application",
                 Status.FAIL,
                 f"no Application deploys into namespace {NAMESPACE}",
-                "apply the repository's argocd/ objects (README: bootstrap)",
+                "apply the repository's argocd/ objects (docs/getting-started.md)",
             )
         )
     else:

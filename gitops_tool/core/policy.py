@@ -210,7 +210,7 @@ def unknown_exception_rules(
             exc.object,
             exc.path,
             f"annotation {POLICY_EXCEPTION_PREFIX}{exc.rule} names no policy rule; "
-            "use a rule id from the README's Policies table (or `gitops-tool policy test -o json`)",
+            "use a rule id from the table in docs/policies.md (or `gitops-tool policy test -o json`)",
             "exception-unknown-rule",
         )
         for exc in exceptions

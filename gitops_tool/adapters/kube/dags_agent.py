@@ -1,6 +1,6 @@
 """Running the DAG agent pod through the API (create, wait, read its log, clean up).
 
-Only plain REST calls of the official client (see README "DAG delivery" for why not exec): the
+Only plain REST calls of the official client (see docs/tasks/deliver-dags.md for why not exec): the
 bundle ConfigMap and the pod are created, the pod is polled until it ends, its log is read, and
 both objects are deleted last, after the log showed what happened on the volume.
 """

@@ -1,7 +1,7 @@
 """The short-lived pod that writes the DAG volume: its script, its objects, and what it reports.
 
 Transport: the archive travels as ``binaryData`` of one ConfigMap mounted into the pod (plain REST
-calls, testable against any API server; see README "DAG delivery"). The pod runs a POSIX shell
+calls, testable against any API server; see docs/tasks/deliver-dags.md). The pod runs a POSIX shell
 script (given here as data) with the Airflow image, as the Airflow user (uid 50000, gid 0):
 
 - ``publish`` unpacks into ``.dags-push/.<version>.tmp``, renames it to ``.dags-push/<version>``,

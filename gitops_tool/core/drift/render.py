@@ -28,7 +28,7 @@ def _shown(report: DriftReport, show_in_sync: bool) -> list[ResourceResult]:
 
 
 def to_json(report: DriftReport, show_in_sync: bool = False) -> dict[str, Any]:
-    """The documented JSON schema (README, "drift")."""
+    """The documented JSON schema (docs/concepts/drift.md)."""
     return {
         "overlay": report.overlay,
         "ref": report.ref,
