@@ -8,6 +8,7 @@ reference run in .ci/run and CI.
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -96,3 +97,31 @@ def test_check_fails_on_a_stale_page_and_passes_once_regenerated(
 
 def test_help_text_is_shown_literally_outside_code_spans(generator: ModuleType) -> None:
     assert generator._escape("policies/*.rego and `a*b` <role>") == r"policies/\*.rego and `a*b` \<role\>"
+
+
+def _user_facing_texts() -> dict[str, str]:
+    texts = {"README.md": (REPO_ROOT / "README.md").read_text(encoding="utf-8")}
+    for page in sorted((REPO_ROOT / "docs").rglob("*.md")):
+        texts[page.relative_to(REPO_ROOT).as_posix()] = page.read_text(encoding="utf-8")
+    root = typer.main.get_command(app)
+    for path in _command_paths(root, "gitops-tool"):
+        command = root
+        for name in path.split()[1:]:
+            command = command.commands[name]  # type: ignore[attr-defined]
+        helps = [command.help or "", command.epilog or ""]
+        helps += [getattr(p, "help", None) or "" for p in command.params]
+        texts[f"{path} --help"] = "\n".join(helps)
+    return texts
+
+
+def test_user_facing_text_says_reference_architecture_not_seed() -> None:
+    """ "Seed" was never defined for users; the docs define and use "the reference architecture"."""
+    found = [where for where, text in _user_facing_texts().items() if re.search(r"\bseeds?\b", text, re.I)]
+    assert found == []
+
+
+def test_the_readme_links_to_files_that_exist() -> None:
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    targets = [t.split("#", 1)[0] for t in re.findall(r"\]\(([^)]+)\)", text) if "://" not in t]
+    assert "docs/getting-started.md" in targets
+    assert [t for t in targets if t and not (REPO_ROOT / t).exists()] == []
