@@ -777,13 +777,42 @@ def cluster_state(
 
 
 def _record(
-    live: dict[str, Any], manager: str, fields: dict[str, Any], subresource: str | None = None
+    live: dict[str, Any],
+    manager: str,
+    fields: dict[str, Any],
+    subresource: str | None = None,
+    time: str = LATER,
 ) -> None:
-    """Add ``manager``'s Update entry and take the touched leaves away from the other managers."""
+    """Add ``manager``'s Update entry and take the touched leaves away from the other managers.
+
+    A manager that already has an Update entry (for the same subresource) gets its fields merged
+    into it and its time moved, as the API server does.
+    """
     managed = live["metadata"].setdefault("managedFields", [])
     for entry in managed:
-        _drop_leaves(entry.get("fieldsV1") or {}, fields)
-    managed.append(_entry(manager, "Update", fields, live["apiVersion"], LATER, subresource))
+        if entry["manager"] != manager:
+            _drop_leaves(entry.get("fieldsV1") or {}, fields)
+    mine = next(
+        (
+            e
+            for e in managed
+            if e["manager"] == manager and e["operation"] == "Update" and e.get("subresource") == subresource
+        ),
+        None,
+    )
+    if mine is None:
+        managed.append(_entry(manager, "Update", fields, live["apiVersion"], time, subresource))
+    else:
+        _merge_fields(mine["fieldsV1"], fields)
+        mine["time"] = time
+
+
+def _merge_fields(into: dict[str, Any], more: dict[str, Any]) -> None:
+    for key, child in more.items():
+        if key in into and isinstance(into[key], dict):
+            _merge_fields(into[key], child)
+        else:
+            into[key] = copy.deepcopy(child)
 
 
 def _drop_leaves(owned: dict[str, Any], taken: dict[str, Any]) -> None:
@@ -815,10 +844,17 @@ def kubectl_set_image(live: dict[str, Any], container: str, image: str) -> None:
     _record(live, "kubectl-set", _wrap(live, {"f:containers": {key: {"f:image": {}}}}))
 
 
-def kubectl_set_env(live: dict[str, Any], container: str, name: str, value: str) -> None:
+def kubectl_set_env(live: dict[str, Any], container: str, name: str, value: str, time: str = LATER) -> None:
+    """``kubectl set env deployment/X -c CONTAINER NAME=VALUE``: a new env entry, or a new value."""
     _, containers = _containers_path(live)
     target = next(cn for cn in containers if cn["name"] == container)
-    target.setdefault("env", []).append({"name": name, "value": value})
+    env = target.setdefault("env", [])
+    existing = next((e for e in env if e.get("name") == name), None)
+    if existing is None:
+        env.append({"name": name, "value": value})
+    else:
+        existing.clear()
+        existing.update({"name": name, "value": value})
     key = "k:" + json.dumps({"name": container}, separators=(",", ":"))
     env_key = "k:" + json.dumps({"name": name}, separators=(",", ":"))
     _record(
@@ -828,7 +864,29 @@ def kubectl_set_env(live: dict[str, Any], container: str, name: str, value: str)
             live,
             {"f:containers": {key: {"f:env": {".": {}, env_key: {".": {}, "f:name": {}, "f:value": {}}}}}},
         ),
+        time=time,
     )
+
+
+def kubectl_set_resources(
+    live: dict[str, Any],
+    container: str,
+    limits: dict[str, str] | None = None,
+    requests: dict[str, str] | None = None,
+    time: str = LATER,
+) -> None:
+    """``kubectl set resources deployment/X -c CONTAINER --limits=cpu=2 --requests=memory=1Gi``:
+    the given quantities (server form), owned by ``kubectl-set`` from then on."""
+    _, containers = _containers_path(live)
+    target = next(cn for cn in containers if cn["name"] == container)
+    resources = target.setdefault("resources", {})
+    owned: dict[str, Any] = {}
+    for part, values in (("limits", limits), ("requests", requests)):
+        if values:
+            resources.setdefault(part, {}).update({k: server_form(v) for k, v in values.items()})
+            owned[f"f:{part}"] = {f"f:{k}": {} for k in values}
+    key = "k:" + json.dumps({"name": container}, separators=(",", ":"))
+    _record(live, "kubectl-set", _wrap(live, {"f:containers": {key: {"f:resources": owned}}}), time=time)
 
 
 def kubectl_scale(live: dict[str, Any], replicas: int) -> None:

@@ -33,7 +33,19 @@ def test_demo_snapshot_shows_exactly_the_scaled_scheduler(run_cli: RunCli) -> No
             "namespace": "airflow",
             "name": "airflow-scheduler-2",
             "status": "modified",
-            "differences": [{"path": "/spec/replicas", "desired": 1, "live": 2, "reason": "changed"}],
+            "differences": [
+                {
+                    "path": "/spec/replicas",
+                    "desired": 1,
+                    "live": 2,
+                    "reason": "changed",
+                    "live_owner": {
+                        "manager": "kubectl-scale",
+                        "operation": "Update",
+                        "time": "2026-11-26T09:30:00Z",
+                    },
+                }
+            ],
         }
     ], REGENERATE
     snapshot = yaml.safe_load((REPO_ROOT / EXAMPLE).read_text(encoding="utf-8"))

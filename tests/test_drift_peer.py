@@ -58,13 +58,21 @@ def test_statefulset_label_changes_are_exactly_three(run_cli: RunCli, tmp_path: 
             "desired": "elasticsearch-1.7.1",
             "live": "elasticsearch-1.7.0",
             "reason": "changed",
+            "live_owner": None,  # captured before managedFields existed: no owner recorded
         },
-        {"path": "/metadata/labels/foo", "desired": "bar", "live": None, "reason": "in Git, not live"},
+        {
+            "path": "/metadata/labels/foo",
+            "desired": "bar",
+            "live": None,
+            "reason": "in Git, not live",
+            "live_owner": None,
+        },
         {
             "path": "/metadata/labels/release",
             "desired": None,
             "live": "elasticsearch4",
             "reason": "applied from Git earlier, no longer in Git, still live",
+            "live_owner": None,
         },
     ]
 

@@ -124,6 +124,7 @@ def test_kubectl_set_image_on_a_scheduler(drift: Drift, cluster: list[dict[str, 
             "desired": old,
             "live": "apache/airflow:2.11.1-python3.9",
             "reason": "changed",
+            "live_owner": {"manager": "kubectl-set", "operation": "Update", "time": ls.LATER},
         }
     ]
 
@@ -133,7 +134,13 @@ def test_kubectl_scale(drift: Drift, cluster: list[dict[str, Any]]) -> None:
     result, report, _ = drift(cluster)
     assert result.code == 1
     assert _changed(report)["Deployment/airflow-scheduler-2"]["differences"] == [
-        {"path": "/spec/replicas", "desired": 1, "live": 3, "reason": "changed"}
+        {
+            "path": "/spec/replicas",
+            "desired": 1,
+            "live": 3,
+            "reason": "changed",
+            "live_owner": {"manager": "kubectl-scale", "operation": "Update", "time": ls.LATER},
+        }
     ]
     assert len(_changed(report)) == 1
 
@@ -150,6 +157,7 @@ def test_kubectl_edit_of_the_airflow_config_map(drift: Drift, cluster: list[dict
             "desired": "False",
             "live": "True",
             "reason": "changed",
+            "live_owner": {"manager": "kubectl-edit", "operation": "Update", "time": ls.LATER},
         }
     ]
 
@@ -166,6 +174,7 @@ def test_kubectl_set_env_adds_a_variable(drift: Drift, cluster: list[dict[str, A
             "desired": None,
             "live": {"name": "AIRFLOW__CORE__PARALLELISM", "value": "64"},
             "reason": "set live by kubectl-set (imperative change)",
+            "live_owner": {"manager": "kubectl-set", "operation": "Update", "time": ls.LATER},
         }
     ]
 
@@ -180,6 +189,7 @@ def test_kubectl_label_on_a_service(drift: Drift, cluster: list[dict[str, Any]])
             "desired": None,
             "live": "alice",
             "reason": "set live by kubectl-label (imperative change)",
+            "live_owner": {"manager": "kubectl-label", "operation": "Update", "time": ls.LATER},
         }
     ]
 
@@ -267,6 +277,7 @@ def test_node_that_lost_its_role_label(drift: Drift, cluster: list[dict[str, Any
             "desired": "scheduler-1",
             "live": None,
             "reason": "role label missing",
+            "live_owner": None,  # nobody owns a label that is not there
         }
     ]
 
@@ -318,6 +329,12 @@ def test_changed_secret_value_is_reported_not_printed(
                         "desired": "<secret value hidden>",
                         "live": "<secret value hidden>",
                         "reason": "secret value differs (values hidden)",
+                        # changed without a record here: the applier still owns the value
+                        "live_owner": {
+                            "manager": "argocd-controller",
+                            "operation": "Apply",
+                            "time": ls.APPLY_TIME,
+                        },
                     }
                 ]
         assert api.methods() == {"GET"}

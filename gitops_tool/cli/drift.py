@@ -71,6 +71,15 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         list[str] | None,
         typer.Option("--imperative-manager", help="Field manager glob counted as a manual change (repeat)."),
     ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            "--since",
+            metavar="DURATION",
+            help="Only differences whose live owner (managedFields) wrote within DURATION "
+            "(30m, 12h, 7d, 1h30m).",
+        ),
+    ] = None,
     kustomize: options.Kustomize = None,
     metrics_file: Annotated[
         Path | None,
@@ -102,6 +111,7 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         kustomize=kustomize,
         appliers=tuple(applier) if applier else DEFAULT_APPLIERS,
         imperative=tuple(imperative) if imperative else DEFAULT_IMPERATIVE,
+        since=since,
     )
     progress = _progress if output == "text" and sys.stderr.isatty() else _quiet
     if metrics_file is None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
 from gitops_tool.adapters.project import kustomization_file, resolve_overlay
 from gitops_tool.core import conventions as c
 from gitops_tool.core.documents import parse_documents, parse_manifests
+from gitops_tool.core.drift.attribution import parse_duration, since_filter
 from gitops_tool.core.drift.engine import DriftInput, compare
 from gitops_tool.core.drift.fieldsv1 import DEFAULT_APPLIERS, DEFAULT_IMPERATIVE, ManagerPolicy
 from gitops_tool.core.drift.ignore import IgnoreRule, parse_rules
@@ -45,6 +47,7 @@ class DriftRequest:
     kustomize: str | None = None
     appliers: tuple[str, ...] = DEFAULT_APPLIERS
     imperative: tuple[str, ...] = DEFAULT_IMPERATIVE
+    since: str | None = None  # keep differences whose live owner wrote within this window
 
 
 @dataclass
@@ -75,17 +78,21 @@ def check_request(request: DriftRequest) -> None:
         raise UserError("--live-file excludes --kubeconfig and --context: choose where live state comes from")
     if request.live_file == "-" and request.desired_file == "-":
         raise UserError("only one of --desired-file and --live-file can read standard input")
+    if request.since is not None:
+        parse_duration(request.since)
 
 
 def run_drift(request: DriftRequest, progress: Progress = lambda _m: None) -> DriftReport:
     check_request(request)
     # Bad input (files, ignore rules) fails before any cluster is contacted.
-    extra_rules = _ignore_file_rules(request.ignore_file)
-    live_from_file = _live_file(request.live_file) if request.live_file is not None else None
+    extra_rules = ignore_file_rules(request.ignore_file)
+    live_from_file = live_file_objects(request.live_file) if request.live_file is not None else None
     with desired_state(request) as desired:
         report = _compare_with_live(request, desired, desired.rules + extra_rules, live_from_file, progress)
         report.warnings[:0] = desired.notes
-        return report
+    if request.since is not None:
+        report = since_filter(report, datetime.now(UTC) - parse_duration(request.since), request.since)
+    return report
 
 
 def _compare_with_live(
@@ -95,6 +102,18 @@ def _compare_with_live(
     live_from_file: list[Manifest] | None,
     progress: Progress,
 ) -> DriftReport:
+    return compare(drift_input(request, desired, rules, live_from_file, progress))
+
+
+def drift_input(
+    request: DriftRequest,
+    desired: Desired,
+    rules: list[IgnoreRule],
+    live_from_file: list[Manifest] | None,
+    progress: Progress,
+) -> DriftInput:
+    """Desired and live, ready to compare: live from the snapshot, or read from the cluster."""
+    policy = ManagerPolicy(request.appliers, request.imperative)
     if live_from_file is not None:
         nodes = [o for o in live_from_file if o.get("kind") == "Node" and o.get("apiVersion") == "v1"]
         namespace = _default_namespace(request, desired)
@@ -102,24 +121,17 @@ def _compare_with_live(
         if namespace:  # both sides: hand-written snapshots may leave namespaces out too
             objects = [_with_namespace(o, namespace) for o in objects]
             live_from_file = [_with_namespace(o, namespace) for o in live_from_file]
-        inp = DriftInput(
+        return DriftInput(
             objects,
             live_from_file,
             desired.overlay,
             desired.ref,
             request.namespace,
             rules,
-            ManagerPolicy(request.appliers, request.imperative),
+            policy,
             node_roles=desired.node_roles,
             nodes=nodes or None,
         )
-        return compare(inp)
-    return _against_cluster(request, desired, rules, progress)
-
-
-def _against_cluster(
-    request: DriftRequest, desired: Desired, rules: list[IgnoreRule], progress: Progress
-) -> DriftReport:
     from gitops_tool.adapters.kube.live import read_live
     from gitops_tool.services.cluster_access import open_cluster
 
@@ -127,20 +139,18 @@ def _against_cluster(
     objects = [_with_namespace(o, namespace) for o in desired.objects]
     with open_cluster(request.kubeconfig, request.context, request.request_timeout) as client:
         snapshot = read_live(client, objects, namespace, bool(desired.node_roles), progress)
-    return compare(
-        DriftInput(
-            objects,
-            snapshot.objects,
-            desired.overlay,
-            desired.ref,
-            request.namespace,
-            rules,
-            ManagerPolicy(request.appliers, request.imperative),
-            snapshot.unreadable,
-            desired.node_roles,
-            snapshot.nodes,
-            snapshot.nodes_unreadable,
-        )
+    return DriftInput(
+        objects,
+        snapshot.objects,
+        desired.overlay,
+        desired.ref,
+        request.namespace,
+        rules,
+        policy,
+        snapshot.unreadable,
+        desired.node_roles,
+        snapshot.nodes,
+        snapshot.nodes_unreadable,
     )
 
 
@@ -276,7 +286,7 @@ def _is_application_for(doc: Any, overlay: str) -> bool:
     )
 
 
-def _ignore_file_rules(path: str | None) -> list[IgnoreRule]:
+def ignore_file_rules(path: str | None) -> list[IgnoreRule]:
     if path is None:
         return []
     docs = parse_documents(read_text(path, "ignore file"), path)
@@ -286,6 +296,6 @@ def _ignore_file_rules(path: str | None) -> list[IgnoreRule]:
     return rules
 
 
-def _live_file(path: str) -> list[Manifest]:
+def live_file_objects(path: str) -> list[Manifest]:
     source = "standard input" if path == "-" else path
     return parse_manifests(read_text(path, "live file"), source)

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gitops_tool.core import conventions as c
+from gitops_tool.core.drift.attribution import Attributor, attribute_differences
 from gitops_tool.core.drift.fieldsv1 import ManagerPolicy, owners_of
 from gitops_tool.core.drift.ignore import IgnoreRule, apply_rules
-from gitops_tool.core.drift.model import MASK, Difference, DriftReport, ResourceResult, Status
+from gitops_tool.core.drift.model import MASK, Difference, DriftReport, LiveOwner, ResourceResult, Status
 from gitops_tool.core.drift.nodes import node_role_results
 from gitops_tool.core.drift.normalise import Explanation, live_matches, normalise_desired, project_live
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, ObjectRef, group_of, kind_rank, ref_of
@@ -55,6 +56,7 @@ class DriftInput:
     node_roles: Mapping[str, str] | None = None  # role -> node name
     nodes: Sequence[Manifest] | None = None  # live Nodes; None when not part of the live source
     nodes_unreadable: str | None = None  # why live Nodes could not be read (their results are unknown)
+    attribute: bool = True  # each difference's live owner from managedFields
 
 
 def compare(inp: DriftInput) -> DriftReport:
@@ -88,7 +90,8 @@ def compare(inp: DriftInput) -> DriftReport:
             and is_extra(obj)
             and not (inp.namespace and ref.namespace not in ("", inp.namespace))
         ):
-            report.resources.append(_result(obj, ref, Status.EXTRA))
+            owner = Attributor(obj).object_owner() if inp.attribute else None
+            report.resources.append(_result(obj, ref, Status.EXTRA, live_owner=owner))
     if inp.node_roles:
         if inp.nodes_unreadable:
             report.resources.extend(
@@ -98,7 +101,7 @@ def compare(inp: DriftInput) -> DriftReport:
         elif inp.nodes is None:
             report.warnings.append("node role labels not checked: the live objects hold no Nodes")
         else:
-            report.resources.extend(node_role_results(inp.node_roles, inp.nodes))
+            report.resources.extend(node_role_results(inp.node_roles, inp.nodes, inp.attribute))
     report.resources.sort(key=lambda r: (kind_rank(r.kind), r.kind, r.namespace, r.name))
     return report
 
@@ -106,6 +109,27 @@ def compare(inp: DriftInput) -> DriftReport:
 def compare_object(
     desired: Manifest, live: Manifest, ref: ObjectRef, inp: DriftInput, warnings: list[str]
 ) -> ResourceResult:
+    explained = explain_object(desired, live, ref, inp, warnings)
+    if explained is None:
+        return _result(desired, ref, Status.IN_SYNC, live=live)
+    differences = tuple(d for _, d in explained.found)
+    return _result(desired, ref, Status.MODIFIED, differences=differences, live=live)
+
+
+@dataclass(frozen=True)
+class Explained:
+    """One differing object: both sides as compared, and each difference with its path."""
+
+    desired: dict[str, Any]  # normalised
+    projected: dict[str, Any]  # live, seen through the desired object
+    found: list[tuple[tuple[Any, ...], Difference]]
+
+
+def explain_object(
+    desired: Manifest, live: Manifest, ref: ObjectRef, inp: DriftInput, warnings: list[str]
+) -> Explained | None:
+    """The differences of ``desired`` and ``live`` (attributed unless ``inp.attribute`` is off);
+    None when they are in sync."""
     d_obj: Mapping[str, Any] = desired
     l_obj: Mapping[str, Any] = live
     if inp.rules:
@@ -113,13 +137,16 @@ def compare_object(
     owners = owners_of((l_obj.get("metadata") or {}).get("managedFields"), inp.policy)
     nd = normalise_desired(d_obj)
     if live_matches(nd, l_obj, owners):  # the fast path: no projection built, stops at a difference
-        return _result(desired, ref, Status.IN_SYNC, live=live)
+        return None
     explanation = Explanation()
     nl = project_live(nd, l_obj, owners, explanation)
-    differences = diff_objects(nd, nl, explanation, secret=ref.kind == "Secret" and ref.group == "")
-    if not differences:  # only possible if equality and DeepDiff disagree on types (1 vs 1.0)
-        return _result(desired, ref, Status.IN_SYNC, live=live)
-    return _result(desired, ref, Status.MODIFIED, differences=tuple(differences), live=live)
+    found = diff_paths(nd, nl, explanation, secret=ref.kind == "Secret" and ref.group == "")
+    if not found:  # only possible if equality and DeepDiff disagree on types (1 vs 1.0)
+        return None
+    if inp.attribute:
+        attributed = attribute_differences(found, live, nl)
+        found = [(path, d) for (path, _), d in zip(found, attributed, strict=True)]
+    return Explained(nd, nl, found)
 
 
 def is_extra(obj: Manifest) -> bool:
@@ -143,6 +170,13 @@ def is_extra(obj: Manifest) -> bool:
 def diff_objects(
     nd: Mapping[str, Any], nl: Mapping[str, Any], explanation: Explanation, secret: bool
 ) -> list[Difference]:
+    return [d for _, d in diff_paths(nd, nl, explanation, secret)]
+
+
+def diff_paths(
+    nd: Mapping[str, Any], nl: Mapping[str, Any], explanation: Explanation, secret: bool
+) -> list[tuple[tuple[Any, ...], Difference]]:
+    """The differing fields, each with its path as keys and list positions of ``nd``/``nl``."""
     from deepdiff import DeepDiff
     from deepdiff.helper import NotPresent
 
@@ -168,7 +202,7 @@ def diff_objects(
                     reason = "secret value differs (values hidden)"
             found[path] = Difference(pointer(path), desired, live, reason)
     return [
-        found[p]
+        (p, found[p])
         for p in sorted(found, key=lambda p: [str(x).zfill(8) if isinstance(x, int) else str(x) for x in p])
     ]
 
@@ -277,10 +311,11 @@ def _result(
     differences: tuple[Difference, ...] = (),
     note: str = "",
     live: Manifest | None = None,
+    live_owner: LiveOwner | None = None,
 ) -> ResourceResult:
     namespace = ref.namespace
     if not namespace and live is not None and ref.kind not in CLUSTER_SCOPED_KINDS:
         namespace = str((live.get("metadata") or {}).get("namespace") or "")
     return ResourceResult(
-        str(obj.get("apiVersion", "")), ref.kind, namespace, ref.name, status, differences, note
+        str(obj.get("apiVersion", "")), ref.kind, namespace, ref.name, status, differences, note, live_owner
     )

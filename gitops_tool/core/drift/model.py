@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
 MASK = "<secret value hidden>"
+NO_OWNER = "no owner recorded"
 
 
 class Status(StrEnum):
@@ -21,6 +23,66 @@ DRIFT_STATUSES = frozenset({Status.MODIFIED, Status.MISSING, Status.EXTRA})
 
 
 @dataclass(frozen=True)
+class LiveOwner:
+    """The managedFields entry that owns a live value."""
+
+    manager: str
+    operation: str
+    time: str  # as the API server recorded it (RFC 3339, UTC), "" when the entry has none
+
+    @property
+    def moment(self) -> datetime | None:
+        return parse_time(self.time)
+
+    def suffix(self) -> str:
+        """``changed by kubectl-scale, 2026-11-30 10:12 UTC`` (text and markdown reports)."""
+        moment = self.moment
+        when = f", {moment:%Y-%m-%d %H:%M} UTC" if moment is not None else ""
+        return f"changed by {self.manager}{when}"
+
+    def to_json(self) -> dict[str, str | None]:
+        return {"manager": self.manager, "operation": self.operation, "time": self.time or None}
+
+
+def owner_suffix(owner: LiveOwner | None) -> str:
+    return owner.suffix() if owner is not None else NO_OWNER
+
+
+def parse_time(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class GitSource:
+    """Where a desired value comes from: the repository file and the commit that last changed it.
+
+    ``file`` is "generated" (and the rest empty) where no file line produces the value.
+    """
+
+    file: str
+    commit: str = ""
+    author: str = ""
+    date: str = ""  # ISO 8601
+
+    def to_json(self) -> dict[str, str | None]:
+        return {
+            "file": self.file,
+            "commit": self.commit or None,
+            "author": self.author or None,
+            "date": self.date or None,
+        }
+
+    def suffix(self) -> str:
+        if not self.commit:
+            return f"from {self.file}"
+        return f"from {self.file} @ {self.commit[:12]} ({self.author}, {self.date[:10]})"
+
+
+@dataclass(frozen=True)
 class Difference:
     """One differing field. ``path`` is a JSON Pointer into the object, list indexes as in Git."""
 
@@ -28,6 +90,8 @@ class Difference:
     desired: Any
     live: Any
     reason: str
+    live_owner: LiveOwner | None = None  # None: no managedFields entry covers the live value
+    git_source: GitSource | None = None  # with --blame only
 
 
 @dataclass(frozen=True)
@@ -39,6 +103,7 @@ class ResourceResult:
     status: Status
     differences: tuple[Difference, ...] = ()
     note: str = ""  # why a resource is unknown, shown in text and markdown
+    live_owner: LiveOwner | None = None  # an extra object's last writer
 
     @property
     def title(self) -> str:

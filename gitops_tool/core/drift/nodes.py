@@ -11,12 +11,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gitops_tool.core import conventions as c
+from gitops_tool.core.drift.attribution import Attributor
 from gitops_tool.core.drift.model import Difference, ResourceResult, Status
 
+_LABEL_PATH = ("metadata", "labels", c.NODE_ROLE_LABEL)
 _LABEL_POINTER = "/metadata/labels/" + c.NODE_ROLE_LABEL.replace("~", "~0").replace("/", "~1")
 
 
-def node_role_results(roles: Mapping[str, str], nodes: Sequence[Mapping[str, Any]]) -> list[ResourceResult]:
+def node_role_results(
+    roles: Mapping[str, str], nodes: Sequence[Mapping[str, Any]], attribute: bool = True
+) -> list[ResourceResult]:
     wanted = {node: role for role, node in roles.items()}
     live = {str((n.get("metadata") or {}).get("name")): n for n in nodes}
     results = []
@@ -42,9 +46,7 @@ def node_role_results(roles: Mapping[str, str], nodes: Sequence[Mapping[str, Any
             reason = "role label missing"
         else:
             reason = "role label differs"
-        results.append(
-            ResourceResult(
-                "v1", "Node", "", name, Status.MODIFIED, (Difference(_LABEL_POINTER, role, current, reason),)
-            )
-        )
+        owner = Attributor(node).owner(_LABEL_PATH) if attribute and current is not None else None
+        difference = Difference(_LABEL_POINTER, role, current, reason, owner)
+        results.append(ResourceResult("v1", "Node", "", name, Status.MODIFIED, (difference,)))
     return results

@@ -8,7 +8,14 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gitops_tool.core.drift.model import DriftReport, ResourceResult, Status
+from gitops_tool.core.drift.model import (
+    Difference,
+    DriftReport,
+    LiveOwner,
+    ResourceResult,
+    Status,
+    owner_suffix,
+)
 
 _COLOURS = {
     Status.IN_SYNC: "\033[32m",
@@ -40,14 +47,29 @@ def to_json(report: DriftReport, show_in_sync: bool = False) -> dict[str, Any]:
                 "namespace": r.namespace or None,
                 "name": r.name,
                 "status": str(r.status),
-                "differences": [
-                    {"path": d.path, "desired": d.desired, "live": d.live, "reason": d.reason}
-                    for d in r.differences
-                ],
+                "differences": [_difference_json(d) for d in r.differences],
+                **({"live_owner": _owner_json(r.live_owner)} if r.status is Status.EXTRA else {}),
             }
             for r in _shown(report, show_in_sync)
         ],
     }
+
+
+def _difference_json(d: Difference) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "path": d.path,
+        "desired": d.desired,
+        "live": d.live,
+        "reason": d.reason,
+        "live_owner": _owner_json(d.live_owner),
+    }
+    if d.git_source is not None:
+        out["git_source"] = d.git_source.to_json()
+    return out
+
+
+def _owner_json(owner: LiveOwner | None) -> dict[str, str | None] | None:
+    return owner.to_json() if owner is not None else None
 
 
 def render_json(report: DriftReport, show_in_sync: bool = False) -> str:
@@ -85,6 +107,8 @@ def render_text(report: DriftReport, show_in_sync: bool = False, colour: bool = 
         for r in shown:
             status = paint(str(r.status), _COLOURS[r.status])
             note = f"  ({r.note})" if r.note else ""
+            if r.status is Status.EXTRA:
+                note += f"  ({owner_suffix(r.live_owner)})"
             lines.append(f"{r.kind:<{kinds}}  {_where(r):<{names}}  {status}{note}")
     for r in shown:
         if not r.differences:
@@ -92,7 +116,9 @@ def render_text(report: DriftReport, show_in_sync: bool = False, colour: bool = 
         lines.append("")
         lines.append(f"{r.title} ({r.status}):")
         for d in r.differences:
-            lines.append(f"  {d.path}  [{d.reason}]")
+            lines.append(f"  {d.path}  [{d.reason}]  {owner_suffix(d.live_owner)}")
+            if d.git_source is not None:
+                lines.append(f"    desired {d.git_source.suffix()}")
             lines.append("    " + paint(f"- git:  {_value(d.desired)}", _RED))
             lines.append("    " + paint(f"+ live: {_value(d.live)}", _GREEN))
     if report.hooks_skipped:
@@ -115,6 +141,8 @@ def render_markdown(report: DriftReport, show_in_sync: bool = False) -> str:
         lines += ["", "| kind | namespace/name | status |", "|---|---|---|"]
         for r in shown:
             note = f" ({_md(r.note)})" if r.note else ""
+            if r.status is Status.EXTRA:
+                note += f" ({_md(owner_suffix(r.live_owner))})"
             lines.append(f"| {r.kind} | `{_where(r)}` | **{r.status}**{note} |")
     for r in shown:
         if not r.differences:
@@ -123,13 +151,14 @@ def render_markdown(report: DriftReport, show_in_sync: bool = False) -> str:
             "",
             f"<details><summary>{_md(r.title)}: {len(r.differences)} difference(s)</summary>",
             "",
-            "| path | Git | live | reason |",
-            "|---|---|---|---|",
+            "| path | Git | live | reason | live owner |",
+            "|---|---|---|---|---|",
         ]
         for d in r.differences:
+            source = f"<br>desired {_md(d.git_source.suffix())}" if d.git_source is not None else ""
             lines.append(
                 f"| `{_md(d.path)}` | `{_md(_value(d.desired))}` | `{_md(_value(d.live))}` "
-                f"| {_md(d.reason)} |"
+                f"| {_md(d.reason)} | {_md(owner_suffix(d.live_owner))}{source} |"
             )
         lines += ["", "</details>"]
     return "\n".join(lines)
