@@ -59,6 +59,14 @@ def _help_paragraphs(text: str | None) -> list[str]:
     return paragraphs
 
 
+def _epilog(paragraph: str) -> str:
+    """An ``Example: gitops-tool ...`` line with the command as code; other text as it is."""
+    label, colon, rest = paragraph.partition(": ")
+    if colon and label in ("Example", "Examples") and "`" not in rest:
+        return f"{label}: `{rest}`"
+    return _escape(paragraph)
+
+
 def _anchor(path: str) -> str:
     """The id MkDocs gives the heading ``## `path` ``."""
     return re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")
@@ -166,7 +174,7 @@ def _section(command: Any, ctx: Any) -> str:
     if options:
         lines += ["Options:", "", *(_option_line(p, ctx) for p in options), ""]
     for paragraph in _help_paragraphs(command.epilog):
-        lines += [_escape(paragraph), ""]
+        lines += [_epilog(paragraph), ""]
     return "\n".join(lines)
 
 
