@@ -1,9 +1,11 @@
 """The one error tree of gitops-tool.
 
-Every failure a user can cause or meet is a ``GitopsError``: the top-level handler prints its
-message as one line on stderr and exits with ``exit_code`` (2 for errors). Findings such as drift or
-policy violations are results, not errors, and exit 1 through the commands themselves.
-Messages must never carry a Secret value, token or password.
+Every failure a user can cause or meet is a ``GitopsError``: the one top-level handler
+(cli/entry.py ``main``) prints its message as one line on stderr and exits with ``exit_code`` (2 for
+errors). Findings such as drift or policy violations are results, not errors, and exit 1 through the
+commands themselves. Any other exception is a bug: exit 3, its traceback in a crash file. Ctrl-C
+exits 130. docs/reference/exit-codes.md is the contract. Messages must never carry a Secret value,
+token or password.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from collections.abc import Sequence
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_ERROR = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
 
 
 class GitopsError(Exception):
@@ -30,6 +34,12 @@ class GitopsError(Exception):
 
 class UserError(GitopsError):
     """Bad input: a wrong path, option or file the user can fix."""
+
+
+class Interrupted(GitopsError):
+    """The user stopped the command (Ctrl-C at a prompt); nothing it had not finished was kept."""
+
+    exit_code = EXIT_INTERRUPTED
 
 
 class RepositoryError(UserError):

@@ -68,6 +68,17 @@ def project_copy(tmp_path: Path) -> Path:
     return dest
 
 
+@pytest.fixture
+def project_repo(project_copy: Path) -> Path:
+    """``project_copy`` as a Git repository with one commit and a local identity."""
+    git(project_copy, "init", "-q", "-b", "main")
+    git(project_copy, "config", "user.name", "Test")
+    git(project_copy, "config", "user.email", "test@example.com")
+    git(project_copy, "add", "-A")
+    git(project_copy, "commit", "-q", "-m", "initial")
+    return project_copy
+
+
 def git(cwd: Path, *args: str) -> str:
     """Run real git in ``cwd`` with a fixed identity; returns stdout."""
     env = {

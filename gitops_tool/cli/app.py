@@ -6,7 +6,7 @@ at all: it lists the commands from cli/root.py ``SUMMARIES``, so a new top-level
 line there too (tests/test_cli_help.py says which).
 """
 
-from gitops_tool.cli.root import new_app, run
+from gitops_tool.cli.root import new_app
 
 app = new_app()
 
@@ -54,5 +54,7 @@ _register()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, turning expected failures into one line on stderr."""
-    run(app, argv)
+    """The full application, without entry.py's fast paths, inside the same one handler."""
+    from gitops_tool.cli.entry import main as entry_main
+
+    entry_main(argv, fast_paths=False)

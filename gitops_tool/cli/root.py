@@ -7,7 +7,6 @@ path. tests/test_cli_help.py checks that ``SUMMARIES`` is what the registered co
 both paths print the same bytes.
 """
 
-import sys
 from typing import Any
 
 import typer
@@ -16,8 +15,7 @@ import typer
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from gitops_tool import __version__
-from gitops_tool.cli.entry import fail
-from gitops_tool.errors import EXIT_ERROR, GitopsError
+from gitops_tool.errors import EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, UserError
 
 HELP = "GitOps repository generator and drift auditor for Apache Airflow on Kubernetes (Argo CD)."
 
@@ -83,8 +81,19 @@ def _root(
     version: bool = typer.Option(
         False, "--version", help="Print the version and exit.", callback=_version, is_eager=True
     ),
+    debug: bool = typer.Option(
+        False,
+        "--debug",
+        help="Log everything to stderr, and print the traceback of an internal error (exit 3) there "
+        "too. Before the command: gitops-tool --debug COMMAND.",
+    ),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Log progress to stderr (-vv: debug detail). Off by default."
+    ),
 ) -> None:
     """GitOps repository generator and drift auditor for Apache Airflow on Kubernetes (Argo CD)."""
+    # cli/entry.py reads these before the command runs (it needs --debug before Typer has loaded)
+    # and configures logging; here they are declared so that help lists them and parsing accepts them.
 
 
 def new_app() -> typer.Typer:
@@ -114,28 +123,23 @@ def help_app() -> typer.Typer:
     return app
 
 
-def run(app: typer.Typer, argv: list[str] | None) -> None:
-    """Run ``app``, turning expected failures into one line on stderr."""
+def run(app: typer.Typer, argv: list[str] | None) -> int:
+    """Run ``app``; returns its exit code. Usage errors become ``UserError``; everything else is
+    left to the one handler in cli/entry.py."""
     try:
         code: Any = app(args=argv, prog_name="gitops-tool", standalone_mode=False)
-    except GitopsError as exc:
-        fail(str(exc), exc.exit_code)
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = exc.exit_code
     except NoArgsIsHelpError as exc:
         exc.show()
-        sys.exit(EXIT_ERROR)
+        return EXIT_ERROR
     except UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "gitops-tool"
-        fail(f"{exc.format_message()} (see '{command} --help')", EXIT_ERROR)
+        raise UserError(f"{exc.format_message()} (see '{command} --help')") from None
     except typer.TyperException as exc:
-        fail(exc.format_message(), EXIT_ERROR)
+        raise UserError(exc.format_message()) from None
     except typer.Abort:
-        fail("aborted", 130)
-    except KeyboardInterrupt:
-        fail("interrupted", 130)
-    except BrokenPipeError:
-        sys.exit(0)
-    if code == 130:  # Typer turns Ctrl-C into a silent return of 130; no command returns it itself
-        fail("interrupted", 130)
-    sys.exit(code if isinstance(code, int) else 0)
+        raise Interrupted("aborted") from None
+    if code == EXIT_INTERRUPTED:  # Typer turns Ctrl-C into a silent return of 130; no command returns it
+        raise Interrupted("interrupted")
+    return code if isinstance(code, int) else 0

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from gitops_tool.adapters.files import read_text
 from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
-from gitops_tool.adapters.project import display_path, list_overlays, resolve_overlay
+from gitops_tool.adapters.overlay_files import resolve_overlay_in
+from gitops_tool.adapters.project import display_path, list_overlays
 from gitops_tool.adapters.repo_lock import repository_lock
 from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
 from gitops_tool.core import airflow_upgrade as up
@@ -46,7 +47,8 @@ class UpgradeOptions:
 def upgrade(version: str, options: UpgradeOptions, start: Path | None = None) -> UpgradeResult:
     root, git = open_project_repo(start or Path.cwd())
     git.check_ready()
-    targets = [resolve_overlay(options.overlay, root)] if options.overlay else list_overlays(root)
+    # Inside the repository only: an absolute path or a committed symlink elsewhere is refused.
+    targets = [resolve_overlay_in(root, options.overlay)] if options.overlay else list_overlays(root)
     if options.dry_run:
         return _plan(root, git, version, targets, options)[0]
     with repository_lock(git.git_dir, "upgrade-airflow"):
