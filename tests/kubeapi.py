@@ -13,9 +13,14 @@ API::
         api.objects(kind=None)                            # every stored object
         api.requests                                      # [Recorded(method, path, query, body)], in order
         api.methods()                                     # {"GET", ...}: what reached the server
-        api.fail(status, method="GET", path="/apis/apps", times=1, retry_after=None)
+        api.fail(status, method="GET", path="/apis/apps", times=1, retry_after=None, on_continue=False)
                                                           # answer the next `times` matching requests
-                                                          # with `status` (429/500/...; path is a prefix)
+                                                          # with `status` (429/500/...; path is a prefix;
+                                                          # on_continue: only requests with a token)
+        api.corrupt(mode, path="/apis/apps", times=1)     # answer matching GETs badly (CORRUPTIONS):
+                                                          # an HTML page, a truncated or cut-off body,
+                                                          # a JSON value of the wrong shape, a body
+                                                          # trickled byte by byte, a reset connection
         api.forbid(plural, group="", namespace=None)      # 403 for that resource (all verbs)
         api.silence()                                     # stop answering (requests hang) until stop
         api.add_resource_type(ResourceType(...))          # serve a CRD kind too
@@ -45,7 +50,9 @@ import copy
 import json
 import re
 import socket
+import struct
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -133,6 +140,27 @@ class _Fault:
     path: str
     times: int
     retry_after: float | None
+    on_continue: bool = False
+
+
+# How ``corrupt`` spoils an answer (each seen from behind auth proxies, load balancers, or flaky links).
+CORRUPTIONS = (
+    "html",  # 200 text/html: a login page of an auth proxy
+    "html-as-json",  # 200 with Content-Type application/json, body an HTML page
+    "truncated",  # 200 JSON, the first half of the real document (Content-Length matches)
+    "cut",  # 200 JSON announcing the whole length, half sent, connection closed
+    "wrong-shape",  # 200 JSON: a JSON list instead of an object
+    "not-a-list",  # 200 JSON: an object without kind ...List and items (for a list request)
+    "trickle",  # the real answer, one byte every 50 ms
+    "reset",  # the connection is reset without an answer
+)
+
+
+@dataclass
+class _Corruption:
+    mode: str
+    path: str
+    times: int
 
 
 @dataclass
@@ -141,6 +169,7 @@ class _State:
     store: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
     requests: list[Recorded] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
+    corruptions: list[_Corruption] = field(default_factory=list)
     forbidden: set[tuple[str, str, str | None]] = field(default_factory=set)
     revision: int = 1000
     token: str | None = None
@@ -264,10 +293,20 @@ class KubeApiServer:
         path: str = "/",
         times: int = 1,
         retry_after: float | None = None,
+        *,
+        on_continue: bool = False,
     ) -> None:
-        """Answer the next ``times`` requests whose path starts with ``path`` with ``status``."""
+        """Answer the next ``times`` requests whose path starts with ``path`` with ``status``
+        (with ``on_continue``, only list requests carrying a ``continue`` token)."""
         with self.lock:
-            self.state.faults.append(_Fault(status, method, path, times, retry_after))
+            self.state.faults.append(_Fault(status, method, path, times, retry_after, on_continue))
+
+    def corrupt(self, mode: str, path: str = "/", times: int = 1_000_000) -> None:
+        """Spoil the next ``times`` GET answers whose path starts with ``path`` (see CORRUPTIONS)."""
+        if mode not in CORRUPTIONS:
+            raise ValueError(f"unknown corruption {mode!r}")
+        with self.lock:
+            self.state.corruptions.append(_Corruption(mode, path, times))
 
     def forbid(self, plural: str, group: str = "", namespace: str | None = None) -> None:
         """403 for every request on that resource (in ``namespace`` only, when given)."""
@@ -342,7 +381,7 @@ def _handler_for(api: KubeApiServer) -> type[BaseHTTPRequestHandler]:
                 if header != f"Bearer {api.state.token}":
                     self._send(401, _status(401, "Unauthorized", "Unauthorized"))
                     return
-            fault = _take_fault(api, method, parts.path)
+            fault = _take_fault(api, method, parts.path, "continue" in query)
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
                 self._send(
@@ -352,6 +391,10 @@ def _handler_for(api: KubeApiServer) -> type[BaseHTTPRequestHandler]:
             status, payload = _route(
                 api, method, unquote(parts.path), query, body, self.headers.get("Content-Type", "")
             )
+            corruption = _take_corruption(api, method, parts.path)
+            if corruption is not None:
+                self._send_corrupted(corruption, status, payload)
+                return
             self._send(status, payload)
             for hook in list(api.state.request_hooks):
                 hook(api, Recorded(method, parts.path, query, body))
@@ -367,15 +410,71 @@ def _handler_for(api: KubeApiServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _send_corrupted(self, mode: str, status: int, payload: Any) -> None:
+            self.close_connection = True
+            real = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
+            if mode == "reset":
+                # SO_LINGER 0: close() sends a TCP RST instead of a FIN.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            content_type = "application/json"
+            if mode in ("html", "html-as-json"):
+                data = b"<!DOCTYPE html><html><body><form>Sign in to continue</form></body></html>"
+                content_type = "text/html" if mode == "html" else content_type
+            elif mode == "truncated":
+                data = real[: len(real) // 2]
+            elif mode == "wrong-shape":
+                data = b"[1, 2, 3]"
+            elif mode == "not-a-list":
+                data = b'{"apiVersion": "v1", "metadata": {}}'
+            else:  # cut, trickle
+                data = real
+            self.send_response(200 if mode != "trickle" else status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if mode == "cut":
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                return
+            if mode == "trickle":
+                for offset in range(len(data)):
+                    if api.stopping.is_set():
+                        return
+                    try:
+                        self.wfile.write(data[offset : offset + 1])
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(0.05)
+                return
+            self.wfile.write(data)
+
     return Handler
 
 
-def _take_fault(api: KubeApiServer, method: str, path: str) -> _Fault | None:
+def _take_fault(api: KubeApiServer, method: str, path: str, has_continue: bool) -> _Fault | None:
     with api.lock:
         for fault in api.state.faults:
-            if fault.times > 0 and fault.method in (None, method) and path.startswith(fault.path):
+            if (
+                fault.times > 0
+                and fault.method in (None, method)
+                and path.startswith(fault.path)
+                and (has_continue or not fault.on_continue)
+            ):
                 fault.times -= 1
                 return fault
+    return None
+
+
+def _take_corruption(api: KubeApiServer, method: str, path: str) -> str | None:
+    if method != "GET":
+        return None
+    with api.lock:
+        for corruption in api.state.corruptions:
+            if corruption.times > 0 and path.startswith(corruption.path):
+                corruption.times -= 1
+                return corruption.mode
     return None
 
 

@@ -13,10 +13,10 @@ from kubernetes.utils import parse_quantity as k8s_parse_quantity
 
 from gitops_tool.core import conventions as c
 from gitops_tool.core.drift import render
-from gitops_tool.core.drift.engine import DriftInput, UnreadableScope, compare, is_extra
+from gitops_tool.core.drift.engine import DriftInput, compare, is_extra
 from gitops_tool.core.drift.fieldsv1 import ManagerPolicy, PathElement, item_child, iter_paths, remove_owned
 from gitops_tool.core.drift.ignore import IgnoreRule, parse_jq, parse_rules
-from gitops_tool.core.drift.model import Status
+from gitops_tool.core.drift.model import Status, UnreadableScope
 from gitops_tool.core.drift.quantity import canonical, parse_quantity, server_form
 from gitops_tool.errors import UserError, ValidationInputError
 from tests import livestate as ls

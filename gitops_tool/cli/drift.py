@@ -60,7 +60,9 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
     allow_partial: Annotated[
         bool,
         typer.Option(
-            "--allow-partial", help="Report kinds the auditor may not read as unknown instead of exit 2."
+            "--allow-partial",
+            help="Report kinds the auditor could not read (forbidden, unusable answers) as unknown "
+            "instead of exit 2.",
         ),
     ] = False,
     applier: Annotated[
@@ -130,10 +132,11 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
     for warning in report.warnings:
         typer.echo(f"gitops-tool: warning: {warning}", err=True)
     if report.has_unknown and not allow_partial:
-        unknown = report.summary()["unknown"]
+        counts = report.summary()
         raise ClusterError(
-            f"{unknown} resource(s) could not be read (see `unknown` above); "
-            "grant the auditor read access or pass --allow-partial"
+            f"{counts['unknown']} resource(s) and {counts['unknown_scopes']} scope(s) could not be read "
+            "(see `unknown` above): the audit is incomplete; grant the auditor read access, or pass "
+            "--allow-partial to accept a partial report"
         )
     return EXIT_FINDINGS if report.has_drift else EXIT_OK
 

@@ -27,10 +27,24 @@ Kubeconfig = Annotated[
 Context = Annotated[
     str | None, typer.Option("--context", help="kubeconfig context (default: its current-context).")
 ]
+
+
+def _finite_timeout(value: float) -> float:
+    import math
+
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
 RequestTimeout = Annotated[
     float,
     typer.Option(
-        "--request-timeout", min=0.1, help="Seconds to wait for each API server answer (retried on 429/5xx)."
+        "--request-timeout",
+        min=0.1,
+        max=86400,
+        callback=_finite_timeout,
+        help="Seconds each API request may take as a whole, body included (retried on 429/5xx).",
     ),
 ]
 Overlay = Annotated[str, typer.Option("--overlay", help="Overlay folder, e.g. overlays/three-node-ha.")]

@@ -50,8 +50,10 @@ def summary_of_report(
 ) -> DriftAuditSummary:
     label = report.overlay or request.overlay or "desired-file"
     statuses = [(resource.kind, str(resource.status)) for resource in report.resources]
-    # Resources the auditor could not read are what makes an audit partial: they count as errors.
-    return summary_of_statuses(label, statuses, finished_at, duration_seconds, report.count(Status.UNKNOWN))
+    # Resources the auditor could not read are what makes an audit partial: they count as errors,
+    # and so does each unreadable scope no unknown resource stands for (it could hide extras).
+    errors = report.count(Status.UNKNOWN) + len(report.scopes_without_results())
+    return summary_of_statuses(label, statuses, finished_at, duration_seconds, errors)
 
 
 def _write(path: Path, summary: DriftAuditSummary) -> None:

@@ -5,8 +5,13 @@ be "extra" (``EXTRA_CANDIDATES``), in the desired objects' namespaces; namespace
 page by page per namespace (Pods are fetched one by one, as a namespace may hold thousands of
 worker pods); cluster-scoped desired objects are fetched one by one and cluster-scoped candidates
 are listed with the ownership label selector. Kind names are resolved with discovery of just the
-group-versions involved. A kind the auditor may not read (403) becomes an ``UnreadableScope``
-instead of failing the whole audit.
+group-versions involved.
+
+An auditor never reports what it did not see: a kind (in a namespace) whose answer is not usable
+(403, an HTTP error that outlasted the retries, a body that is not a Kubernetes list or discovery
+document, a body cut off) becomes an ``UnreadableScope`` with the reason, never an empty list, so
+its objects are ``unknown``, not ``missing`` and not "in sync". Failures of the connection itself
+(401, unreachable, TLS, timeout) end the audit: nothing could be read.
 """
 
 from __future__ import annotations
@@ -14,9 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.kube.client import ClusterAnswerError, ClusterApiError, KubeClient, api_path
 from gitops_tool.core import conventions as c
-from gitops_tool.core.drift.engine import UnreadableScope
+from gitops_tool.core.drift.model import UnreadableScope
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, group_of, ref_of
 
 # Namespaced kinds that can be extra; the repository renders these and people hand-make them.
@@ -109,13 +114,9 @@ def read_live(
             path = api_path(resource.group, resource.version, resource.plural, namespace)
             try:
                 keep(client.list(path))
-            except ClusterApiError as exc:
-                if exc.status not in (403, 404):
-                    raise
-                if exc.status == 403:
-                    snapshot.unreadable.append(
-                        UnreadableScope(group, kind, namespace, _denied(kind, namespace))
-                    )
+            except (ClusterApiError, ClusterAnswerError) as exc:
+                reason = _why(exc, kind, namespace)
+                snapshot.unreadable.append(UnreadableScope(group, kind, namespace, reason))
     for ref in refs:
         resource = resources.get((ref.group, ref.kind))
         if resource is None or (resource.namespaced and ref.kind not in FETCH_ONE_BY_ONE):
@@ -130,12 +131,12 @@ def read_live(
         )
         try:
             found = client.get_or_none(path)
-        except ClusterApiError as exc:
-            if exc.status != 403:
-                raise
-            snapshot.unreadable.append(
-                UnreadableScope(ref.group, ref.kind, ref.namespace, _denied(ref.kind, ref.namespace))
-            )
+            if found is not None and (found.get("metadata") or {}).get("name") != ref.name:
+                raise client_answer_error(client, path, f"the answer is not {ref.kind} {ref.name}")
+        except (ClusterApiError, ClusterAnswerError) as exc:
+            # Only this object is unknown: a scope naming it alone.
+            reason = _why(exc, ref.kind, ref.namespace)
+            snapshot.unreadable.append(UnreadableScope(ref.group, ref.kind, ref.namespace, reason, ref.name))
             continue
         if found is not None:
             keep([found])
@@ -151,18 +152,15 @@ def read_live(
                     label_selector=OWNERSHIP_SELECTOR,
                 )
             )
-        except ClusterApiError as exc:
-            if exc.status != 403:
-                raise
-            # Only extras go unseen; desired objects of the kind were fetched one by one above.
+        except (ClusterApiError, ClusterAnswerError) as exc:
+            # Extras of the kind go unseen; desired objects of the kind were fetched one by one above.
+            snapshot.unreadable.append(UnreadableScope(group, kind, "", _why(exc, kind, "")))
     if want_nodes:
         progress("listing Nodes")
         try:
-            snapshot.nodes = list(client.list(api_path("", "v1", "nodes")))
-        except ClusterApiError as exc:
-            if exc.status != 403:
-                raise
-            snapshot.nodes_unreadable = _denied("Node", "")
+            snapshot.nodes = client.list(api_path("", "v1", "nodes"))
+        except (ClusterApiError, ClusterAnswerError) as exc:
+            snapshot.nodes_unreadable = _why(exc, "Node", "")
     return snapshot
 
 
@@ -176,18 +174,15 @@ def _discover(
         by_version.setdefault((group, version), set()).add(kind)
     for (group, version), kinds in sorted(by_version.items()):
         progress(f"discovering {group or 'core'}/{version}")
-        path = f"/apis/{group}/{version}" if group else f"/api/{version}"
         try:
-            listing = client.get(path)
-        except ClusterApiError as exc:
-            if exc.status == 404:
-                continue  # the server does not serve this API: none of its objects can exist
-            if exc.status != 403:
-                raise
-            for kind in kinds:
-                snapshot.unreadable.append(UnreadableScope(group, kind, "", _denied(kind, "")))
+            listing = client.discover(group, version)
+        except (ClusterApiError, ClusterAnswerError) as exc:
+            for kind in sorted(kinds):
+                snapshot.unreadable.append(UnreadableScope(group, kind, "", _why(exc, kind, "")))
             continue
-        for entry in listing.get("resources") or []:
+        if listing is None:
+            continue  # the server does not serve this API (a Status 404): none of its objects exist
+        for entry in listing:
             name = str(entry.get("name", ""))
             kind = str(entry.get("kind", ""))
             if "/" in name or kind not in kinds or (group, kind) in found:
@@ -196,6 +191,17 @@ def _discover(
     return found
 
 
-def _denied(kind: str, namespace: str) -> str:
+def _why(exc: ClusterApiError | ClusterAnswerError, kind: str, namespace: str) -> str:
+    """Why a scope is unknown, in a few words (the server and path are in the report's context)."""
     where = f" in {namespace}" if namespace else ""
-    return f"forbidden: the auditor may not read {kind}{where}"
+    if isinstance(exc, ClusterAnswerError):
+        return f"unreadable answer for {kind}{where}: {exc.reason}"
+    if exc.status == 401:
+        raise exc  # the credentials were rejected: nothing at all can be read
+    if exc.status == 403:
+        return f"forbidden: the auditor may not read {kind}{where}"
+    return f"could not read {kind}{where}: {exc.message.rsplit('): ', 1)[-1]}"
+
+
+def client_answer_error(client: KubeClient, path: str, reason: str) -> ClusterAnswerError:
+    return ClusterAnswerError(f"cluster {client.server} ({path}): unusable answer: {reason}", reason, path)

@@ -15,7 +15,15 @@ from gitops_tool.core import conventions as c
 from gitops_tool.core.drift.attribution import Attributor, attribute_differences
 from gitops_tool.core.drift.fieldsv1 import ManagerPolicy, owners_of
 from gitops_tool.core.drift.ignore import IgnoreRule, apply_rules
-from gitops_tool.core.drift.model import MASK, Difference, DriftReport, LiveOwner, ResourceResult, Status
+from gitops_tool.core.drift.model import (
+    MASK,
+    Difference,
+    DriftReport,
+    LiveOwner,
+    ResourceResult,
+    Status,
+    UnreadableScope,
+)
 from gitops_tool.core.drift.nodes import node_role_results
 from gitops_tool.core.drift.normalise import Explanation, live_matches, normalise_desired, project_live
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, ObjectRef, group_of, kind_rank, ref_of
@@ -28,19 +36,6 @@ NEVER_EXTRA_KINDS = frozenset(
 # KubernetesExecutor worker pods (Airflow's pod generator labels every worker pod with these).
 WORKER_POD_LABELS = ("kubernetes_executor", "airflow-worker")
 SECRET_PATH_ROOTS = frozenset({"data", "stringData"})
-
-
-@dataclass(frozen=True)
-class UnreadableScope:
-    """Live objects of ``kind`` (in ``namespace``, or everywhere when empty) could not be read."""
-
-    group: str
-    kind: str
-    namespace: str
-    reason: str
-
-    def covers(self, ref: ObjectRef) -> bool:
-        return (self.group, self.kind) == (ref.group, ref.kind) and self.namespace in ("", ref.namespace)
 
 
 @dataclass
@@ -61,6 +56,7 @@ class DriftInput:
 
 def compare(inp: DriftInput) -> DriftReport:
     report = DriftReport(inp.overlay, inp.ref)
+    report.unknown_scopes = list(dict.fromkeys(inp.unreadable))
     desired, hooks = _index(inp.desired, inp.namespace or "", "desired manifests")
     report.hooks_skipped = hooks
     live_objects = [
@@ -75,7 +71,10 @@ def compare(inp: DriftInput) -> DriftReport:
         if inp.namespace and ref.namespace and ref.namespace != inp.namespace:
             continue
         live_ref = _match(ref, live, by_name)
-        scope = next((s for s in inp.unreadable if s.covers(live_ref or ref)), None)
+        seen = live_ref or ref
+        scope = next(
+            (s for s in inp.unreadable if s.covers(seen.group, seen.kind, seen.namespace, seen.name)), None
+        )
         if live_ref is None:
             if scope is not None:
                 report.resources.append(_result(obj, ref, Status.UNKNOWN, note=scope.reason))

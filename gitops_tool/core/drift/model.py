@@ -111,6 +111,36 @@ class ResourceResult:
         return f"{self.kind} {where}"
 
 
+@dataclass(frozen=True)
+class UnreadableScope:
+    """Live objects of ``kind`` (in ``namespace``, or everywhere when empty; only the object
+    ``name`` when set) could not be read; ``reason`` says why (forbidden, an unusable answer)."""
+
+    group: str
+    kind: str
+    namespace: str
+    reason: str
+    name: str = ""
+
+    def covers(self, group: str, kind: str, namespace: str, name: str) -> bool:
+        return (
+            (self.group, self.kind) == (group, kind)
+            and self.namespace in ("", namespace)
+            and self.name in ("", name)
+        )
+
+    @property
+    def title(self) -> str:
+        what = f"{self.kind}.{self.group}" if self.group else self.kind
+        if self.name:
+            what += f" {self.namespace}/{self.name}" if self.namespace else f" {self.name}"
+        elif self.namespace:
+            what += f" in {self.namespace}"
+        else:
+            what += " (all namespaces)"
+        return what
+
+
 @dataclass
 class DriftReport:
     overlay: str | None
@@ -118,6 +148,9 @@ class DriftReport:
     resources: list[ResourceResult] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     hooks_skipped: int = 0
+    # Every scope of the live state that could not be read: its desired objects are ``unknown``,
+    # and extra objects in it would have gone unseen, so it is reported even when it holds none.
+    unknown_scopes: list[UnreadableScope] = field(default_factory=list)
 
     def count(self, status: Status) -> int:
         return sum(1 for r in self.resources if r.status is status)
@@ -129,7 +162,19 @@ class DriftReport:
             "missing": self.count(Status.MISSING),
             "extra": self.count(Status.EXTRA),
             "unknown": self.count(Status.UNKNOWN),
+            "unknown_scopes": len(self.unknown_scopes),
         }
+
+    def scopes_without_results(self) -> list[UnreadableScope]:
+        """Unknown scopes no ``unknown`` resource stands for (they could only hide extras)."""
+        return [
+            s
+            for s in self.unknown_scopes
+            if not any(
+                r.status is Status.UNKNOWN and s.covers(_group(r.api_version), r.kind, r.namespace, r.name)
+                for r in self.resources
+            )
+        ]
 
     @property
     def has_drift(self) -> bool:
@@ -137,4 +182,8 @@ class DriftReport:
 
     @property
     def has_unknown(self) -> bool:
-        return any(r.status is Status.UNKNOWN for r in self.resources)
+        return bool(self.unknown_scopes) or any(r.status is Status.UNKNOWN for r in self.resources)
+
+
+def _group(api_version: str) -> str:
+    return api_version.rpartition("/")[0]

@@ -52,6 +52,16 @@ def to_json(report: DriftReport, show_in_sync: bool = False) -> dict[str, Any]:
             }
             for r in _shown(report, show_in_sync)
         ],
+        "unknown_scopes": [
+            {
+                "apiGroup": s.group,
+                "kind": s.kind,
+                "namespace": s.namespace or None,
+                "name": s.name or None,
+                "reason": s.reason,
+            }
+            for s in report.unknown_scopes
+        ],
     }
 
 
@@ -89,6 +99,8 @@ def summary_line(report: DriftReport) -> str:
     ]
     if counts["unknown"]:
         parts.append(f"{counts['unknown']} unknown")
+    if counts["unknown_scopes"]:
+        parts.append(f"{counts['unknown_scopes']} unreadable scope(s)")
     verdict = "drift" if report.has_drift else ("no drift" if not report.has_unknown else "incomplete")
     return f"{verdict}: {where}: " + ", ".join(parts)
 
@@ -121,6 +133,10 @@ def render_text(report: DriftReport, show_in_sync: bool = False, colour: bool = 
                 lines.append(f"    desired {d.git_source.suffix()}")
             lines.append("    " + paint(f"- git:  {_value(d.desired)}", _RED))
             lines.append("    " + paint(f"+ live: {_value(d.live)}", _GREEN))
+    if report.unknown_scopes:
+        lines.append("")
+        lines.append("Not read (unknown; missing or extra objects there would go unseen):")
+        lines.extend(f"  {s.title}: {s.reason}" for s in report.unknown_scopes)
     if report.hooks_skipped:
         lines.append("")
         lines.append(f"{report.hooks_skipped} Argo CD hook resource(s) not compared (as Argo CD does).")
@@ -161,6 +177,9 @@ def render_markdown(report: DriftReport, show_in_sync: bool = False) -> str:
                 f"| {_md(d.reason)} | {_md(owner_suffix(d.live_owner))}{source} |"
             )
         lines += ["", "</details>"]
+    if report.unknown_scopes:
+        lines += ["", "**Not read** (unknown; missing or extra objects there would go unseen):", ""]
+        lines.extend(f"- {_md(s.title)}: {_md(s.reason)}" for s in report.unknown_scopes)
     return "\n".join(lines)
 
 
