@@ -101,8 +101,10 @@ def root_flags(argv: list[str]) -> tuple[bool, int]:
 
 
 def print_error(message: str) -> None:
-    """The one printing point of every error line."""
-    print(f"gitops-tool: error: {message}", file=sys.stderr)
+    """The one printing point of every error line (URL credentials and tokens masked)."""
+    from gitops_tool.core.redact import redact
+
+    print(f"gitops-tool: error: {redact(message)}", file=sys.stderr)
 
 
 def fail(message: str, code: int) -> None:
