@@ -191,21 +191,68 @@ def _application(name: str, path: str, dest: str) -> dict[str, Any]:
     }
 
 
-def _scheduler(n: int, replicas: int) -> dict[str, Any]:
+def _deployment(
+    name: str, replicas: int | None, component: str | None = None, env: list[str] | None = None
+) -> dict[str, Any]:
+    labels = {"app.kubernetes.io/name": "airflow", "app.kubernetes.io/component": component or name}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
-        "metadata": {
-            "name": f"airflow-scheduler-{n}",
-            "namespace": "airflow",
-            "labels": {"app.kubernetes.io/component": "scheduler"},
+        "metadata": {"name": name, "namespace": "airflow", "labels": labels},
+        "spec": {
+            **({} if replicas is None else {"replicas": replicas}),
+            "selector": {"matchLabels": {"app.kubernetes.io/instance": name}},
+            "template": {
+                "metadata": {"labels": {**labels, "app.kubernetes.io/instance": name}},
+                "spec": {
+                    "containers": [{"name": "c", "env": [{"name": n, "value": "x"} for n in env or []]}]
+                },
+            },
         },
-        "spec": {"replicas": replicas},
     }
 
 
+def _scheduler(n: int, replicas: int) -> dict[str, Any]:
+    return _deployment(f"airflow-scheduler-{n}", replicas, "scheduler")
+
+
+def _pod(name: str, labels: dict[str, str]) -> dict[str, Any]:
+    meta = {"name": name, "namespace": "airflow", "labels": labels}
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta, "status": {"phase": "Running"}}
+
+
+def _clients() -> list[dict[str, Any]]:
+    """What an overlay runs: Airflow's database clients (by component, or by the connection in
+    their environment: a component name this tool does not know yet) and workloads that are not."""
+    return [
+        _scheduler(1, 1),
+        _scheduler(2, 2),
+        _deployment("airflow-webserver", 1, "webserver"),
+        _deployment("airflow-triggerer", None, "triggerer"),
+        _deployment("airflow-newcomer", 3, "something-new", env=["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]),
+        _deployment("airflow-git-sync", 1, "git-sync", env=["GITSYNC_REPO"]),
+        _deployment("grafana", 1, "monitoring"),
+        _pod("task-a", {"app.kubernetes.io/component": "worker", "kubernetes_executor": "True"}),
+        _pod("grafana-x", {"app.kubernetes.io/instance": "grafana"}),
+    ]
+
+
+RESTORE_LOG = (
+    "ended 1 other session(s) of database airflow; not allowed to end: 0\n"
+    "safety dump written: pre-restore-20261127T050000Z.dump 4096 bytes\n"
+    "to go back to the database as it was: gitops-tool restore pre-restore-20261127T050000Z.dump --yes\n"
+)
+STOPPED = {
+    "airflow-newcomer": 3,
+    "airflow-scheduler-1": 1,
+    "airflow-scheduler-2": 2,
+    "airflow-triggerer": 1,
+    "airflow-webserver": 1,
+}
+
+
 @pytest.mark.parametrize("outcome", ["Complete", "Failed"])
-def test_restore_pauses_sync_stops_schedulers_and_always_starts_them_again(
+def test_restore_pauses_sync_stops_every_database_client_and_always_starts_them_again(
     api: KubeApiServer, tmp_path: Path, run_cli: RunCli, outcome: str
 ) -> None:
     api.add_resource_type(APPLICATION)
@@ -214,12 +261,13 @@ def test_restore_pauses_sync_stops_schedulers_and_always_starts_them_again(
             _application("airflow", "overlays/three-node-ha", "airflow"),
             _application("airflow-root", "argocd", "argocd"),
             _application("other", "apps/other", "other"),
-            _scheduler(1, 1),
-            _scheduler(2, 2),
+            *_clients(),
         ]
     )
-    JobController(api, {"restore": "pg_restore: done\n"}, outcome=outcome)
-    result = run_cli("restore", "airflow-20261127T020000Z.dump", "--yes", *fast(api, tmp_path))
+    JobController(api, {"restore": RESTORE_LOG}, outcome=outcome)
+    result = run_cli(
+        "restore", "airflow-20261127T020000Z.dump", "--yes", "--lock-timeout", "12", *fast(api, tmp_path)
+    )
     assert result.code == (0 if outcome == "Complete" else 2), result.err
     apps = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
     deploy = "/apis/apps/v1/namespaces/airflow/deployments"
@@ -227,23 +275,71 @@ def test_restore_pauses_sync_stops_schedulers_and_always_starts_them_again(
     assert [(w.method, w.path, w.body if w.method == "PATCH" else None) for w in writes(api)] == [
         ("PATCH", f"{apps}/airflow-root", {"spec": {"syncPolicy": {"automated": None}}}),
         ("PATCH", f"{apps}/airflow", {"spec": {"syncPolicy": {"automated": None}}}),
-        ("PATCH", f"{deploy}/airflow-scheduler-1", {"spec": {"replicas": 0}}),
-        ("PATCH", f"{deploy}/airflow-scheduler-2", {"spec": {"replicas": 0}}),
+        *[("PATCH", f"{deploy}/{name}", {"spec": {"replicas": 0}}) for name in STOPPED],
+        ("DELETE", "/api/v1/namespaces/airflow/pods/task-a", None),
         ("POST", JOBS, None),
-        ("PATCH", f"{deploy}/airflow-scheduler-1", {"spec": {"replicas": 1}}),
-        ("PATCH", f"{deploy}/airflow-scheduler-2", {"spec": {"replicas": 2}}),
+        *[("PATCH", f"{deploy}/{name}", {"spec": {"replicas": n}}) for name, n in STOPPED.items()],
         ("PATCH", f"{apps}/airflow", {"spec": {"syncPolicy": {"automated": automated}}}),
         ("PATCH", f"{apps}/airflow-root", {"spec": {"syncPolicy": {"automated": automated}}}),
     ]
-    command = writes(api)[4].body["spec"]["template"]["spec"]["containers"][0]["command"]
-    assert command[0] == "pg_restore" and command[-1] == "/backups/airflow-20261127T020000Z.dump"
-    assert "--single-transaction" in command
-    for n, replicas in ((1, 1), (2, 2)):
-        stored = api.get_object("Deployment", "airflow", f"airflow-scheduler-{n}")
+    job = next(w.body for w in writes(api) if w.method == "POST")
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    assert container["command"] == ["sh", "/scripts/restore.sh", "/backups/airflow-20261127T020000Z.dump"]
+    assert {"name": "RESTORE_LOCK_TIMEOUT", "value": "12s"} in container["env"]
+    assert any(m["mountPath"] == "/scripts" for m in container["volumeMounts"])
+    for name, replicas in STOPPED.items():
+        stored = api.get_object("Deployment", "airflow", name)
         assert stored is not None and stored["spec"]["replicas"] == replicas
+    for untouched in ("airflow-git-sync", "grafana"):
+        assert (api.get_object("Deployment", "airflow", untouched) or {})["spec"]["replicas"] == 1
     app = api.get_object("Application", "argocd", "airflow")
     assert app is not None and app["spec"]["syncPolicy"]["automated"] == automated
+    # The way back is printed whether the restore succeeded or failed.
+    assert "gitops-tool restore pre-restore-20261127T050000Z.dump --yes" in result.out + result.err
     assert CANARY_VALUE not in result.out + result.err
+
+
+def test_restore_that_does_not_finish_is_stopped_before_the_clients_start_again(
+    api: KubeApiServer, tmp_path: Path, run_cli: RunCli
+) -> None:
+    api.add_all(_clients())
+    api.on_create(
+        "Job",
+        lambda api, job: (
+            api.add(_pod(f"{job['metadata']['name']}-x1", {"job-name": job["metadata"]["name"]})),
+            api.set_log("airflow", f"{job['metadata']['name']}-x1", RESTORE_LOG),
+        ),
+    )
+    result = run_cli(
+        "restore", "airflow-20261127T020000Z.dump", "--yes", "--timeout", "1", *fast(api, tmp_path)
+    )
+    assert result.code == 2, result.err
+    assert "did not finish within 1s" in result.err and "stopped and deleted" in result.err
+    methods = [(w.method, w.path.rsplit("/", 1)[-1]) for w in writes(api)]
+    job_name = next(w.body for w in writes(api) if w.method == "POST")["metadata"]["name"]
+    deleted = methods.index(("DELETE", job_name))
+    assert methods.index(("DELETE", f"{job_name}-x1")) > deleted
+    restarted = [i for i, (m, name) in enumerate(methods) if m == "PATCH" and name in STOPPED]
+    # Scaled down before the Job, scaled back only after the Job and its pod were deleted.
+    assert len(restarted) == 2 * len(STOPPED) and min(restarted[len(STOPPED) :]) > deleted
+    for name, replicas in STOPPED.items():
+        assert (api.get_object("Deployment", "airflow", name) or {})["spec"]["replicas"] == replicas
+    assert "gitops-tool restore pre-restore-20261127T050000Z.dump --yes" in result.err
+
+
+def test_restore_refuses_a_cronjob_without_the_scripts(
+    api: KubeApiServer, tmp_path: Path, run_cli: RunCli
+) -> None:
+    old = cronjob()
+    pod_spec = old["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    pod_spec["containers"][0]["volumeMounts"] = [
+        m for m in pod_spec["containers"][0]["volumeMounts"] if m["mountPath"] != "/scripts"
+    ]
+    api.add(old)
+    api.add_all(_clients())
+    result = run_cli("restore", "airflow-20261127T020000Z.dump", "--yes", *fast(api, tmp_path))
+    assert result.code == 2 and "let Argo CD sync the overlay first" in result.err
+    assert writes(api) == []
 
 
 def test_cronjob_component_is_the_object_tests_use() -> None:
@@ -251,5 +347,5 @@ def test_cronjob_component_is_the_object_tests_use() -> None:
     obj = copy.deepcopy(cronjob())
     container = obj["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert container["name"] == "pg-dump"
-    assert "backup written:" in container["command"][2]
+    assert container["command"] == ["sh", "/scripts/backup.sh"]
     assert {e["name"] for e in container["env"]} >= {"PGPASSWORD", "BACKUP_KEEP", "PGHOST"}

@@ -276,8 +276,13 @@ def test_the_backup_pod_is_restricted_and_has_a_writable_tmp(overlay: str) -> No
     assert {m["mountPath"]: m["name"] for m in container["volumeMounts"]} == {
         "/backups": "backups",
         "/tmp": "tmp",
+        "/scripts": "scripts",
     }
     assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
+    # The scripts volume names the generated ConfigMap as rendered (its content hash included).
+    (scripts,) = [v["configMap"]["name"] for v in pod["volumes"] if v["name"] == "scripts"]
+    (config,) = [o for o in rendered_with_backup(overlay) if o["metadata"]["name"] == scripts]
+    assert config["kind"] == "ConfigMap" and sorted(config["data"]) == ["backup.sh", "restore.sh"]
 
 
 def test_backup_now_runs_the_cronjob_of_the_enabled_render(tmp_path: Path, run_cli: RunCli) -> None:

@@ -125,13 +125,23 @@ def restore(  # noqa: PLR0917 - Typer maps parameters to options
         bool, typer.Option("--yes", "-y", help="Really replace the metadata DB with this backup.")
     ] = False,
     timeout: Timeout = 3600.0,
+    lock_timeout: Annotated[
+        int,
+        typer.Option(
+            "--lock-timeout",
+            min=1,
+            help="Seconds pg_restore may wait for each table lock before the restore fails and rolls back.",
+        ),
+    ] = 30,
     poll_interval: Poll = 2.0,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     request_timeout: options.RequestTimeout = 30.0,
 ) -> int:
-    """Restore the metadata DB from a backup: pauses Argo CD auto-sync, stops the schedulers,
-    runs pg_restore in one transaction, then starts them again."""
+    """Restore the metadata DB from a backup: pauses Argo CD auto-sync, stops every Deployment that
+    uses the database (webserver, schedulers, triggerer, ...) and the task pods, ends the remaining
+    sessions, writes a safety dump of the current database, runs pg_restore in one transaction with
+    bounded lock waits, then starts what it stopped again, however the restore ends."""
     from gitops_tool.core.backup_jobs import check_backup_file
 
     check_backup_file(file)
@@ -144,7 +154,18 @@ def restore(  # noqa: PLR0917 - Typer maps parameters to options
     from gitops_tool.services.cluster_access import open_cluster
 
     with open_cluster(kubeconfig, context, request_timeout) as client, progress("restore") as report:
-        result = backup.restore(client, file, backup.Waiting(timeout=timeout, poll=poll_interval), report)
+        result = backup.restore(
+            client,
+            file,
+            backup.Waiting(timeout=timeout, poll=poll_interval),
+            report,
+            lock_timeout_s=lock_timeout,
+        )
     scaled = ", ".join(f"{name} ({count})" for name, count in sorted(result.scaled.items())) or "none"
-    typer.echo(f"restored {file}; schedulers running again: {scaled}")
+    typer.echo(f"restored {file}; started again: {scaled}")
+    if result.safety_dump:
+        typer.echo(
+            f"the database as it was is kept in {result.safety_dump}; "
+            f"to go back: gitops-tool restore {result.safety_dump} --yes"
+        )
     return 0

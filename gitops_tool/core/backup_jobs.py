@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from gitops_tool.core.conventions import NAMESPACE
+from gitops_tool.core.conventions import COMPONENT_LABEL, NAMESPACE
 from gitops_tool.core.objects import Manifest
 from gitops_tool.errors import UserError
 
@@ -21,6 +21,13 @@ BACKUP_CRONJOB = "airflow-db-backup"
 BACKUP_CONTAINER = "pg-dump"
 BACKUP_MOUNT = "/backups"
 BACKUP_PVC = "airflow-backups"
+# components/backup/scripts, mounted from ConfigMap airflow-db-backup-scripts.
+SCRIPTS_MOUNT = "/scripts"
+RESTORE_SCRIPT = f"{SCRIPTS_MOUNT}/restore.sh"
+RESTORE_LOCK_TIMEOUT_ENV = "RESTORE_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT_S = 30
+# Written by restore.sh once the safety dump of the current database is complete.
+SAFETY_DUMP_MARKER = "safety dump written:"
 # Written by the CronJob's script on success; `backup now` reads it back from the pod log.
 BACKUP_DONE_MARKER = "backup written:"
 INSTANTIATE_ANNOTATION = "cronjob.kubernetes.io/instantiate"
@@ -114,22 +121,43 @@ def check_backup_file(name: str) -> str:
     return name
 
 
-def restore_job(cronjob: Manifest, file_name: str, now: datetime) -> Manifest:
-    """A Job running pg_restore of one backup file into the metadata DB (replacing its tables)."""
+def _mounts_scripts(cronjob: Manifest) -> bool:
+    template = ((cronjob.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
+    pod_spec = (template.get("template") or {}).get("spec") or {}
+    container = _container(pod_spec)
+    return any(m.get("mountPath") == SCRIPTS_MOUNT for m in container.get("volumeMounts") or [])
+
+
+def restore_job(
+    cronjob: Manifest, file_name: str, now: datetime, lock_timeout_s: int = DEFAULT_LOCK_TIMEOUT_S
+) -> Manifest:
+    """A Job running restore.sh (components/backup/scripts) on one backup file: it ends the other
+    database sessions, writes a safety dump, then pg_restore in one transaction with bounded lock
+    waits."""
     path = f"{BACKUP_MOUNT}/{check_backup_file(file_name)}"
-    command = [
-        "pg_restore",
-        "--clean",
-        "--if-exists",
-        "--no-owner",
-        "--exit-on-error",
-        # One transaction: a failed restore leaves the database as it was.
-        "--single-transaction",
-        "--dbname",
-        "airflow",
-        path,
-    ]
-    return _with_command(cronjob, job_name("airflow-db-restore", now), "restore", command, True)
+    if not _mounts_scripts(cronjob):
+        raise UserError(
+            f"CronJob {NAMESPACE}/{BACKUP_CRONJOB} in the cluster does not mount the backup scripts at "
+            f"{SCRIPTS_MOUNT} (an older version of components/backup): let Argo CD sync the overlay first"
+        )
+    job = _with_command(
+        cronjob, job_name("airflow-db-restore", now), "restore", ["sh", RESTORE_SCRIPT, path], True
+    )
+    container = job["spec"]["template"]["spec"]["containers"][0]
+    env = [e for e in container.get("env") or [] if e.get("name") != RESTORE_LOCK_TIMEOUT_ENV]
+    env.append({"name": RESTORE_LOCK_TIMEOUT_ENV, "value": f"{lock_timeout_s}s"})
+    container["env"] = env
+    return job
+
+
+def safety_dump(log: str) -> str | None:
+    """The safety dump's file name from a restore pod's log (None when it was not written)."""
+    for line in log.splitlines():
+        if line.startswith(SAFETY_DUMP_MARKER):
+            rest = line[len(SAFETY_DUMP_MARKER) :].split()
+            if rest and _FILE.match(rest[0]):
+                return rest[0]
+    return None
 
 
 @dataclass(frozen=True, order=True)
@@ -232,3 +260,44 @@ def latest_success(jobs: list[Manifest], cronjob: Manifest | None) -> datetime |
 
 def _parse_time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# Airflow's own components (every one talks to the metadata DB), and the environment variables that
+# give any other workload the database connection: either makes a Deployment a database client that
+# a restore stops. A new component (a triggerer, a DAG processor) is covered by both.
+AIRFLOW_DB_COMPONENTS = frozenset(
+    {"scheduler", "webserver", "triggerer", "dag-processor", "api-server", "worker"}
+)
+_DB_ENV_PREFIXES = ("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__SQL_ALCHEMY_CONN")
+# The KubernetesExecutor's task pods (base/scheduler/worker-pod-template.yaml): no Deployment owns
+# them, so a restore deletes them once the schedulers (their executor) are stopped.
+WORKER_SELECTOR = f"{COMPONENT_LABEL}=worker"
+
+
+def is_database_client(workload: Manifest) -> bool:
+    """Whether a Deployment connects to the Airflow metadata DB: by its component label or by the
+    connection settings in its pod template."""
+    labels = (workload.get("metadata") or {}).get("labels") or {}
+    template = (workload.get("spec") or {}).get("template") or {}
+    pod_labels = (template.get("metadata") or {}).get("labels") or {}
+    if {labels.get(COMPONENT_LABEL), pod_labels.get(COMPONENT_LABEL)} & AIRFLOW_DB_COMPONENTS:
+        return True
+    spec = template.get("spec") or {}
+    for container in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]:
+        for env in container.get("env") or []:
+            if str(env.get("name", "")).startswith(_DB_ENV_PREFIXES):
+                return True
+    return False
+
+
+def pod_selector(workload: Manifest) -> str:
+    """A label selector for a Deployment's pods: its spec.selector.matchLabels, else its pod
+    template's labels."""
+    spec = workload.get("spec") or {}
+    match = (spec.get("selector") or {}).get("matchLabels") or (
+        (spec.get("template") or {}).get("metadata") or {}
+    ).get("labels")
+    if not match:
+        name = (workload.get("metadata") or {}).get("name")
+        raise UserError(f"Deployment {NAMESPACE}/{name} has neither selector labels nor pod labels")
+    return ",".join(f"{key}={value}" for key, value in sorted(match.items()))

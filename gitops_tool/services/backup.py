@@ -7,6 +7,7 @@ polling its status and reading its pod's log.
 from __future__ import annotations
 
 import contextlib
+import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from typing import Any
 
 from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
 from gitops_tool.core import backup_jobs as bj
-from gitops_tool.core.conventions import COMPONENT_LABEL, NAMESPACE, SCHEDULER_COMPONENT
+from gitops_tool.core.conventions import NAMESPACE
 from gitops_tool.errors import ClusterError, UserError
 
 Report = Callable[[str], None]
@@ -26,7 +27,6 @@ PODS = api_path("", "v1", "pods", NAMESPACE)
 DEPLOYMENTS = api_path("apps", "v1", "deployments", NAMESPACE)
 ARGOCD_NAMESPACE = "argocd"
 APPLICATIONS = api_path("argoproj.io", "v1alpha1", "applications", ARGOCD_NAMESPACE)
-SCHEDULER_SELECTOR = f"{COMPONENT_LABEL}={SCHEDULER_COMPONENT}"
 
 
 @dataclass
@@ -135,6 +135,8 @@ class RestoreReport:
     file: str
     paused_apps: list[str] = field(default_factory=list)
     scaled: dict[str, int] = field(default_factory=dict)
+    workers_deleted: list[str] = field(default_factory=list)
+    safety_dump: str | None = None
 
 
 def _automated_apps(client: KubeClient) -> list[dict[str, Any]]:
@@ -178,54 +180,135 @@ def _paused_sync(client: KubeClient, report: Report, result: RestoreReport) -> I
             report(f"paused Argo CD auto-sync of Application {ARGOCD_NAMESPACE}/{name}")
         yield
     finally:
-        for name, automated in reversed(paused):
-            client.patch(
-                api_path("argoproj.io", "v1alpha1", "applications", ARGOCD_NAMESPACE, name),
-                {"spec": {"syncPolicy": {"automated": automated}}},
-            )
-            report(f"resumed Argo CD auto-sync of Application {ARGOCD_NAMESPACE}/{name}")
+        with _sigint_deferred():
+            for name, automated in reversed(paused):
+                client.patch(
+                    api_path("argoproj.io", "v1alpha1", "applications", ARGOCD_NAMESPACE, name),
+                    {"spec": {"syncPolicy": {"automated": automated}}},
+                )
+                report(f"resumed Argo CD auto-sync of Application {ARGOCD_NAMESPACE}/{name}")
 
 
 @contextmanager
-def _stopped_schedulers(
+def _sigint_deferred() -> Iterator[None]:
+    """Ctrl-C waits until the block is done: restarting what a restore stopped is not cut short."""
+    try:
+        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    except (ValueError, OSError):  # not the main thread: nothing to block
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+def _wait_gone(client: KubeClient, selector: str, what: str, waiting: Waiting) -> None:
+    started = waiting.clock()
+    while list(client.list(PODS, label_selector=selector)):
+        if waiting.clock() - started >= waiting.timeout:
+            raise ClusterError(f"{what} still running after {waiting.timeout:g}s; nothing was restored")
+        waiting.sleep(waiting.poll)
+
+
+@contextmanager
+def _stopped_clients(
     client: KubeClient, waiting: Waiting, report: Report, result: RestoreReport
 ) -> Iterator[None]:
+    """Scale every Deployment that uses the metadata DB to 0 and delete the executor's task pods;
+    scale them back to their replicas however the block ends."""
     replicas: dict[str, int] = {}
     try:
-        for deployment in client.list(DEPLOYMENTS, label_selector=SCHEDULER_SELECTOR):
+        clients = [d for d in client.list(DEPLOYMENTS) if bj.is_database_client(d)]
+        for deployment in sorted(clients, key=lambda d: str(d["metadata"]["name"])):
             name = str(deployment["metadata"]["name"])
             count = (deployment.get("spec") or {}).get("replicas")
             replicas[name] = 1 if count is None else int(count)
             client.patch(api_path("apps", "v1", "deployments", NAMESPACE, name), {"spec": {"replicas": 0}})
+            result.scaled[name] = replicas[name]
             report(f"scaled Deployment/{name} from {replicas[name]} to 0")
-        result.scaled = dict(replicas)
-        started = waiting.clock()
-        while list(client.list(PODS, label_selector=SCHEDULER_SELECTOR)):
-            if waiting.clock() - started >= waiting.timeout:
-                raise ClusterError(
-                    f"scheduler pods still running after {waiting.timeout:g}s; nothing was restored"
-                )
-            waiting.sleep(waiting.poll)
-        report("schedulers stopped")
+        for deployment in clients:
+            name = str(deployment["metadata"]["name"])
+            _wait_gone(client, bj.pod_selector(deployment), f"pods of Deployment/{name}", waiting)
+        # The schedulers (the KubernetesExecutor) are stopped: no new task pods; end the running ones.
+        for pod in client.list(PODS, label_selector=bj.WORKER_SELECTOR):
+            name = str(pod["metadata"]["name"])
+            with contextlib.suppress(ClusterApiError):  # gone meanwhile
+                client.delete(api_path("", "v1", "pods", NAMESPACE, name))
+                result.workers_deleted.append(name)
+                report(f"deleted task pod {name}")
+        _wait_gone(client, bj.WORKER_SELECTOR, "task pods", waiting)
+        report(f"database clients stopped: {', '.join(sorted(replicas)) or 'none found'}")
         yield
     finally:
-        for name, count in replicas.items():
-            client.patch(
-                api_path("apps", "v1", "deployments", NAMESPACE, name), {"spec": {"replicas": count}}
+        with _sigint_deferred():
+            for name, count in replicas.items():
+                client.patch(
+                    api_path("apps", "v1", "deployments", NAMESPACE, name), {"spec": {"replicas": count}}
+                )
+                report(f"scaled Deployment/{name} back to {count}")
+
+
+def _stop_job(client: KubeClient, name: str) -> None:
+    """Delete a restore Job and kill its pod at once: pg_restore dies, its transaction rolls back."""
+    with contextlib.suppress(ClusterApiError, ClusterError):
+        client.request("DELETE", f"{JOBS}/{name}", {"propagationPolicy": "Background"})
+    with contextlib.suppress(ClusterApiError, ClusterError):
+        for pod in client.list(PODS, label_selector=f"job-name={name}"):
+            client.request(
+                "DELETE",
+                api_path("", "v1", "pods", NAMESPACE, str(pod["metadata"]["name"])),
+                {"gracePeriodSeconds": "0"},
             )
-            report(f"scaled Deployment/{name} back to {count}")
+
+
+def _job_log(client: KubeClient, name: str) -> str:
+    with contextlib.suppress(ClusterApiError, ClusterError):
+        pods = list(client.list(PODS, label_selector=f"job-name={name}"))
+        if pods:
+            return client.get_text(
+                api_path("", "v1", "pods", NAMESPACE, str(pods[0]["metadata"]["name"])) + "/log"
+            )
+    return ""
+
+
+def _report_safety_dump(report: Report, dump: str | None) -> None:
+    if dump:
+        report(
+            f"safety dump of the database before the restore: {dump} "
+            f"(to go back: gitops-tool restore {dump} --yes)"
+        )
 
 
 def restore(
-    client: KubeClient, file_name: str, waiting: Waiting, report: Report, now: datetime | None = None
+    client: KubeClient,
+    file_name: str,
+    waiting: Waiting,
+    report: Report,
+    *,
+    now: datetime | None = None,
+    lock_timeout_s: int = bj.DEFAULT_LOCK_TIMEOUT_S,
 ) -> RestoreReport:
-    """Stop the schedulers (pausing Argo CD's self-heal), run pg_restore, and start them again."""
+    """Pause Argo CD's self-heal, stop every database client, run restore.sh (which ends the other
+    sessions, writes a safety dump and runs pg_restore in one transaction), and start the clients
+    again however it ends; a Job that did not finish is deleted first."""
     bj.check_backup_file(file_name)
     cronjob = backup_cronjob(client)
     result = RestoreReport(file_name)
-    job = bj.restore_job(cronjob, file_name, now or datetime.now(UTC))
-    with _paused_sync(client, report, result), _stopped_schedulers(client, waiting, report, result):
-        outcome = run_job(client, job, waiting, report)
+    job = bj.restore_job(cronjob, file_name, now or datetime.now(UTC), lock_timeout_s)
+    name = str(job["metadata"]["name"])
+    with _paused_sync(client, report, result), _stopped_clients(client, waiting, report, result):
+        try:
+            outcome = run_job(client, job, waiting, report, left_running=False)
+        except BaseException:  # timeout, Ctrl-C, lost API: never restart clients beside a live restore
+            with _sigint_deferred():
+                result.safety_dump = bj.safety_dump(_job_log(client, name))
+                _stop_job(client, name)
+                report(f"stopped and deleted Job {NAMESPACE}/{name}")
+                _report_safety_dump(report, result.safety_dump)
+            raise
+        result.safety_dump = bj.safety_dump(outcome.log)
+        _report_safety_dump(report, result.safety_dump)
         if outcome.state.phase != "succeeded":
             raise _failure(outcome, "restore")
     return result
