@@ -49,9 +49,10 @@ MANIFEST_FOLDERS = ("base", "overlays", "policies", "argocd", "components", "sch
 
 
 @cache
-def backup_enabled_repo() -> Path:
+def backup_enabled_repo(retention: int | None = None) -> Path:
     """A Git repository holding a copy of the manifests with `gitops-tool backup enable --all`
-    committed by the real command (once per test process, removed at exit)."""
+    (with ``--retention`` when given) committed by the real command (once per test process,
+    removed at exit)."""
     from gitops_tool.core.backup_component import Settings
     from gitops_tool.services.backup_component import ComponentOptions, enable
 
@@ -68,14 +69,14 @@ def backup_enabled_repo() -> Path:
         ["commit", "-q", "-m", "manifests"],
     ):
         subprocess.run(["git", *command], cwd=folder, check=True, capture_output=True)
-    enable(Settings(), ComponentOptions(), start=folder)
+    enable(Settings(retention=retention), ComponentOptions(), start=folder)
     return folder
 
 
 @cache
-def rendered_with_backup(overlay: str) -> tuple[Manifest, ...]:
+def rendered_with_backup(overlay: str, retention: int | None = None) -> tuple[Manifest, ...]:
     """``overlay`` rendered with the backup component enabled in it (see backup_enabled_repo)."""
-    repo = backup_enabled_repo()
+    repo = backup_enabled_repo(retention)
     result = render_overlay(str(repo / overlay), root=repo)
     return tuple(parse_manifests(result.text, overlay))
 

@@ -100,7 +100,7 @@ class FileTransaction:
         self._on_finish.clear()
 
     def rollback(self) -> None:
-        with _sigint_blocked():
+        with sigint_blocked():
             for step in reversed(self._undo):
                 step()
             self._undo.clear()
@@ -145,7 +145,8 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _sigint_blocked() -> Iterator[None]:
+def sigint_blocked() -> Iterator[None]:
+    """Ctrl-C waits until the block is done (a rollback or clean-up is not cut short)."""
     try:
         old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     except (ValueError, OSError):  # not the main thread, or no signal masks on this platform

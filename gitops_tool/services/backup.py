@@ -7,7 +7,6 @@ polling its status and reading its pod's log.
 from __future__ import annotations
 
 import contextlib
-import signal
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.transaction import sigint_blocked
 from gitops_tool.core import backup_jobs as bj
 from gitops_tool.core.conventions import NAMESPACE
 from gitops_tool.errors import ClusterError, UserError
@@ -180,27 +180,13 @@ def _paused_sync(client: KubeClient, report: Report, result: RestoreReport) -> I
             report(f"paused Argo CD auto-sync of Application {ARGOCD_NAMESPACE}/{name}")
         yield
     finally:
-        with _sigint_deferred():
+        with sigint_blocked():
             for name, automated in reversed(paused):
                 client.patch(
                     api_path("argoproj.io", "v1alpha1", "applications", ARGOCD_NAMESPACE, name),
                     {"spec": {"syncPolicy": {"automated": automated}}},
                 )
                 report(f"resumed Argo CD auto-sync of Application {ARGOCD_NAMESPACE}/{name}")
-
-
-@contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ctrl-C waits until the block is done: restarting what a restore stopped is not cut short."""
-    try:
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    except (ValueError, OSError):  # not the main thread: nothing to block
-        yield
-        return
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _wait_gone(client: KubeClient, selector: str, what: str, waiting: Waiting) -> None:
@@ -241,7 +227,7 @@ def _stopped_clients(
         report(f"database clients stopped: {', '.join(sorted(replicas)) or 'none found'}")
         yield
     finally:
-        with _sigint_deferred():
+        with sigint_blocked():
             for name, count in replicas.items():
                 client.patch(
                     api_path("apps", "v1", "deployments", NAMESPACE, name), {"spec": {"replicas": count}}
@@ -301,7 +287,7 @@ def restore(
         try:
             outcome = run_job(client, job, waiting, report, left_running=False)
         except BaseException:  # timeout, Ctrl-C, lost API: never restart clients beside a live restore
-            with _sigint_deferred():
+            with sigint_blocked():
                 result.safety_dump = bj.safety_dump(_job_log(client, name))
                 _stop_job(client, name)
                 report(f"stopped and deleted Job {NAMESPACE}/{name}")
