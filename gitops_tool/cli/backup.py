@@ -138,9 +138,12 @@ def restore(  # noqa: PLR0917 - Typer maps parameters to options
     context: options.Context = None,
     request_timeout: options.RequestTimeout = 30.0,
 ) -> int:
-    """Restore the metadata DB from a backup: pauses Argo CD auto-sync, stops every Deployment that
-    uses the database (webserver, schedulers, triggerer, ...) and the task pods, ends the remaining
-    sessions, writes a safety dump of the current database, runs pg_restore in one transaction with
+    """Restore the metadata DB from a backup: stops every database client, keeps a safety dump of
+    the current DB, runs pg_restore in one transaction, then starts the clients again.
+
+    In order: pauses Argo CD auto-sync, scales every Deployment that uses the database (webserver,
+    schedulers, triggerer, ...) to 0 and deletes the task pods, ends the remaining sessions, writes
+    the safety dump (pre-restore-TIME.dump, kept; the way back is printed), runs pg_restore with
     bounded lock waits, then starts what it stopped again, however the restore ends."""
     from gitops_tool.core.backup_jobs import check_backup_file
 

@@ -37,8 +37,8 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
     ("schedulers", "List the schedulers of an overlay with their node role and mapped node."),
     (
         "restore",
-        "Restore the metadata DB from a backup: pauses Argo CD auto-sync, stops the schedulers, runs "
-        "pg_restore in one transaction, then starts them again.",
+        "Restore the metadata DB from a backup: stops every database client, keeps a safety dump of "
+        "the current DB, runs pg_restore in one transaction, then starts the clients again.",
     ),
     ("drift", "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."),
     (
