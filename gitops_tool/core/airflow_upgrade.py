@@ -45,27 +45,106 @@ def parse_tag(text: str) -> AirflowTag | None:
     return AirflowTag(version, match["suffix"] or "")
 
 
+# The Python versions each Airflow release line publishes images for: ``apache/airflow:X.Y.Z-pythonA.B``
+# exists only for these. Read from each line's own package metadata (apache-airflow 2.x,
+# apache-airflow-core 3.x: Requires-Python and the Python classifiers), which the image build follows.
+PUBLISHED_PYTHONS: dict[tuple[int, int], tuple[str, ...]] = {
+    (2, 9): ("3.8", "3.9", "3.10", "3.11", "3.12"),
+    (2, 10): ("3.8", "3.9", "3.10", "3.11", "3.12"),
+    (2, 11): ("3.9", "3.10", "3.11", "3.12"),
+    (3, 0): ("3.9", "3.10", "3.11", "3.12"),
+    (3, 1): ("3.10", "3.11", "3.12", "3.13"),
+    (3, 2): ("3.10", "3.11", "3.12", "3.13", "3.14"),
+    (3, 3): ("3.10", "3.11", "3.12", "3.13", "3.14"),
+}
+# Python for a major upgrade when the current one is not published for the new line: the newest
+# version every 3.x line from 3.1 on publishes.
+DEFAULT_MAJOR_PYTHON = "3.12"
+
+
+def published_pythons(version: tuple[int, int, int]) -> tuple[str, ...] | None:
+    """The Python versions release ``version`` publishes images for; None for a line older than the
+    table (nothing to check). A line newer than the table is taken to publish what the newest known
+    line does: new lines drop old Pythons, they do not bring them back."""
+    line = version[:2]
+    if line in PUBLISHED_PYTHONS:
+        return PUBLISHED_PYTHONS[line]
+    newest = max(PUBLISHED_PYTHONS)
+    return PUBLISHED_PYTHONS[newest] if line > newest else None
+
+
+def _python_of(suffix: str) -> str:
+    return suffix.removeprefix("python")
+
+
 def requested_tag(requested: str, current: AirflowTag) -> AirflowTag:
-    """The tag to move to: ``2.11.1`` keeps the current Python suffix; ``2.11.1-python3.12`` is as given."""
+    """The tag to move to: ``2.11.1`` keeps the current Python suffix; ``2.11.1-python3.12`` is as given.
+
+    A release given without a suffix keeps the current Python when the new release publishes it; on
+    a major upgrade whose line no longer publishes the current Python (Airflow 3.1+ has no 3.9
+    images) the suffix becomes ``DEFAULT_MAJOR_PYTHON``. A suffix given explicitly must be published.
+    """
     tag = parse_tag(requested.strip())
     if tag is None:
         raise UserError(
             f"malformed Airflow version {requested!r}: give a release such as 2.11.1 or 2.11.1-python3.9"
         )
-    if not tag.suffix and current.suffix and "-" not in requested:
-        tag = AirflowTag(tag.version, current.suffix)
+    published = published_pythons(tag.version)
+    explicit = bool(tag.suffix) or "-" in requested
+    if not explicit and current.suffix:
+        keep = published is None or _python_of(current.suffix) in published
+        major = tag.version[0] != current.version[0]
+        if keep:
+            tag = AirflowTag(tag.version, current.suffix)
+        elif major:
+            tag = AirflowTag(tag.version, "python" + DEFAULT_MAJOR_PYTHON)
+        else:
+            raise UserError(
+                f"Airflow {_release(tag)} publishes no image for Python {_python_of(current.suffix)} "
+                f"(only {', '.join(published or ())}): give the tag with one, e.g. "
+                f"{_release(tag)}-python{(published or (DEFAULT_MAJOR_PYTHON,))[-1]}"
+            )
+    if tag.suffix and published is not None and _python_of(tag.suffix) not in published:
+        raise UserError(
+            f"apache/airflow:{tag} is not published: Airflow {_release(tag)} images exist for Python "
+            f"{', '.join(published)}"
+        )
     return tag
 
 
-def check_upgrade(current: AirflowTag, target: AirflowTag, label: str) -> None:
-    """Refuse a no-op and a downgrade (the DB migration is one-way)."""
+def _release(tag: AirflowTag) -> str:
+    return ".".join(str(part) for part in tag.version)
+
+
+def is_major_upgrade(current: AirflowTag, target: AirflowTag) -> bool:
+    return target.version[0] > current.version[0]
+
+
+def check_upgrade(current: AirflowTag, target: AirflowTag, label: str, *, major: bool = False) -> None:
+    """Refuse a no-op, a downgrade (the DB migration is one-way) and a major upgrade not asked for."""
     if target == current:
         raise UserError(f"{label} already runs apache/airflow:{current}; nothing to upgrade")
     if target.version < current.version:
+        if target.version[0] < current.version[0]:
+            raise UserError(
+                f"refusing to downgrade {label} from Airflow {current.version[0]} to {target.version[0]} "
+                f"({current} -> {target}): the database migration to Airflow {current.version[0]} is "
+                "one-way; the way back is the backup taken before the upgrade "
+                "(gitops-tool backup restore), with the previous commit reverted in Git"
+            )
         raise UserError(
             f"refusing to downgrade {label} from {current} to {target}: DB migrations only go forward "
             "(restore a backup taken before the upgrade instead)"
         )
+    if is_major_upgrade(current, target) and not major:
+        raise UserError(
+            f"{_release(target)} is a major upgrade of {label} from Airflow {_release(current)}: the "
+            "layout changes (api-server replaces the webserver, a DAG processor is added, configuration "
+            "moves) and the database migration is one-way; take a backup, read docs/airflow-3.md, "
+            "then run again with --major"
+        )
+    if major and not is_major_upgrade(current, target):
+        raise UserError(f"--major is for an upgrade to a new major release; {current} -> {target} is not one")
 
 
 @dataclass(frozen=True)
