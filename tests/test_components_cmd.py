@@ -195,6 +195,7 @@ def test_list_shows_each_overlay_state(run_cli: RunCli, repo: Path) -> None:
     assert run_cli("backup", "enable", "single-node-legacy", cwd=repo).code == 0
     states = _list_json(run_cli, repo, "three-node-ha")
     assert {n: s["enabled"] for n, s in states.items()} == {
+        "airflow-3": {HA: False},
         "backup": {HA: False},
         "drift-auditor": {HA: True},
         "drift-cronjob": {HA: True},
@@ -207,6 +208,7 @@ def test_list_shows_each_overlay_state(run_cli: RunCli, repo: Path) -> None:
     assert lines[0].split()[:3] == ["COMPONENT", "SINGLE-NODE-LEGACY", "THREE-NODE-HA"]
     cells = {line.split()[0]: line.split()[1:3] for line in lines[1:]}
     assert cells == {
+        "airflow-3": ["off", "off"],
         "backup": ["on", "off"],
         "drift-auditor": ["off", "on"],
         "drift-cronjob": ["off", "on"],

@@ -34,6 +34,14 @@ class Component:
     name: str
     summary: str  # one line for `components list`
     requires: tuple[str, ...] = ()  # listed before this one in the overlay
+    switched_by: str = ""  # the command that lists it instead of `components enable|disable`
+
+    def check_switchable(self) -> None:
+        if self.switched_by:
+            raise UserError(
+                f"{self.name} is not switched on its own: `{self.switched_by}` lists it together with "
+                "the changes it needs"
+            )
 
     @property
     def folder(self) -> str:
@@ -41,6 +49,11 @@ class Component:
 
 
 REGISTRY: tuple[Component, ...] = (
+    Component(
+        "airflow-3",
+        "Airflow 3 layout: api-server, DAG processor, Task Execution API (docs/airflow-3.md).",
+        switched_by="gitops-tool upgrade-airflow 3.3.2 --major",
+    ),
     Component("backup", "Nightly pg_dump of the metadata DB to the NFS volume airflow-backups."),
     Component("drift-auditor", "Read-only ClusterRole gitops-drift-auditor that `gitops-tool drift` needs."),
     Component(

@@ -40,6 +40,8 @@ SECRET_KEY_POSTGRES_PASSWORD = "postgres-password"  # noqa: S105 - a key name
 SECRET_KEY_SQL_ALCHEMY_CONN = "sql-alchemy-conn"  # noqa: S105 - a key name
 SECRET_KEY_AIRFLOW_ADMIN_PASSWORD = "airflow-admin-password"  # noqa: S105 - a key name
 SECRET_KEY_GRAFANA_ADMIN_PASSWORD = "grafana-admin-password"  # noqa: S105 - a key name
+# Airflow 3 (components/airflow-3): the key the schedulers sign Task Execution API tokens with.
+SECRET_KEY_JWT = "jwt-secret"  # noqa: S105 - a key name
 SECRET_KEYS = (
     SECRET_KEY_FERNET,
     SECRET_KEY_WEBSERVER,
@@ -47,6 +49,7 @@ SECRET_KEYS = (
     SECRET_KEY_SQL_ALCHEMY_CONN,
     SECRET_KEY_AIRFLOW_ADMIN_PASSWORD,
     SECRET_KEY_GRAFANA_ADMIN_PASSWORD,
+    SECRET_KEY_JWT,
 )
 POSTGRES_USER = "airflow"
 POSTGRES_DB = "airflow"

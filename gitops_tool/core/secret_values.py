@@ -68,6 +68,7 @@ def generate_values(token_bytes: TokenBytes = secrets.token_bytes) -> dict[str, 
         c.SECRET_KEY_SQL_ALCHEMY_CONN: sql_alchemy_conn(postgres_password),
         c.SECRET_KEY_AIRFLOW_ADMIN_PASSWORD: _password(token_bytes),
         c.SECRET_KEY_GRAFANA_ADMIN_PASSWORD: _password(token_bytes),
+        c.SECRET_KEY_JWT: _password(token_bytes) + _password(token_bytes),
     }
     assert tuple(values) == c.SECRET_KEYS  # noqa: S101 - conventions and generator must agree
     return values
@@ -77,14 +78,15 @@ def generate_values(token_bytes: TokenBytes = secrets.token_bytes) -> dict[str, 
 # only when they initialise their data (PostgreSQL's POSTGRES_PASSWORD, the admin-user Job, a new
 # Grafana database): changing them in the Secret alone would lock Airflow out of its database or
 # leave a Secret that lies, so they change only through core.password_jobs, server first.
-ROTATABLE_KEYS = (c.SECRET_KEY_FERNET, c.SECRET_KEY_WEBSERVER)
+ROTATABLE_KEYS = (c.SECRET_KEY_FERNET, c.SECRET_KEY_WEBSERVER, c.SECRET_KEY_JWT)
 
 
 def rotate_values(
     current: Mapping[str, str], token_bytes: TokenBytes = secrets.token_bytes
 ) -> dict[str, str]:
     """New values for ``ROTATABLE_KEYS``; the new Fernet key goes first, older keys still decrypt."""
-    missing = [key for key in c.SECRET_KEYS if key not in current]
+    # jwt-secret, which a Secret made before Airflow 3 lacks, is simply created by a rotation.
+    missing = [key for key in c.SECRET_KEYS if key not in current and key != c.SECRET_KEY_JWT]
     if missing:
         raise UserError(
             f"Secret {c.NAMESPACE}/{c.SECRET_NAME} lacks keys {', '.join(missing)}: "
@@ -99,6 +101,7 @@ def rotate_values(
     fernet_keys = [new_fernet_key(token_bytes), *old_keys][:MAX_FERNET_KEYS]
     rotated[c.SECRET_KEY_FERNET] = ",".join(fernet_keys)
     rotated[c.SECRET_KEY_WEBSERVER] = _password(token_bytes) + _password(token_bytes)
+    rotated[c.SECRET_KEY_JWT] = _password(token_bytes) + _password(token_bytes)
     return rotated
 
 

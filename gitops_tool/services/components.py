@@ -99,6 +99,7 @@ _BACKUP = "backup"  # switched by services/backup_component.py, which owns its s
 
 def enable(name: str, options: ComponentOptions, start: Path | None = None) -> ChangeResult:
     component = cc.known(name)
+    component.check_switchable()
     if name == _BACKUP:
         from gitops_tool.core.backup_component import Settings
         from gitops_tool.services import backup_component
@@ -126,6 +127,7 @@ def enable(name: str, options: ComponentOptions, start: Path | None = None) -> C
 
 def disable(name: str, options: ComponentOptions, start: Path | None = None) -> ChangeResult:
     component = cc.known(name)
+    component.check_switchable()
     if name == _BACKUP:
         # Its own switch also removes the schedule/retention patch `backup enable` wrote.
         from gitops_tool.services import backup_component
