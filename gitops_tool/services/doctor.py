@@ -70,7 +70,7 @@ def snapshot(client: KubeClient, overlay: str, now: datetime | None = None) -> C
 
         labels = {str(n["metadata"]["name"]): dict(n["metadata"].get("labels") or {}) for n in node_list}
         label_plan = plan_labels(loaded.mapping, labels)
-    cronjob, jobs, readable = _backups(client)
+    cronjob, jobs, readable = backups(client)
 
     # Airflow's namespace and the infrastructure's (NFS server and provisioner, node-exporter).
     def in_both(group: str, plural: str) -> list[Any]:
@@ -92,7 +92,7 @@ def snapshot(client: KubeClient, overlay: str, now: datetime | None = None) -> C
     )
 
 
-def _backups(client: KubeClient) -> tuple[dict[str, Any] | None, list[dict[str, Any]], bool]:
+def backups(client: KubeClient) -> tuple[dict[str, Any] | None, list[dict[str, Any]], bool]:
     """The backup CronJob (None: backups not enabled) and the namespace's Jobs."""
     try:
         cronjob = client.get_or_none(api_path("batch", "v1", "cronjobs", NAMESPACE, BACKUP_CRONJOB))
