@@ -27,7 +27,7 @@ def major_plan_lines(result: "UpgradeResult") -> list[str]:
         "  secret: key jwt-secret of Secret airflow/airflow-secrets; add it before the sync with "
         "gitops-tool secrets rotate (creates the missing key)",
         "  database: the Argo CD Sync hook runs `airflow db migrate` to Airflow 3 (one-way)",
-        "  rollback: git revert the commit, then gitops-tool backup restore FILE (the backup taken "
+        "  rollback: git revert the commit, then gitops-tool restore FILE (the backup taken "
         "before the upgrade); downgrading with upgrade-airflow is refused",
     ]
     return lines
@@ -82,8 +82,10 @@ def upgrade_airflow(  # noqa: PLR0917 - Typer maps parameters to options
     request_timeout: options.RequestTimeout = 30.0,
 ) -> int:
     """Set the Airflow image tag everywhere it occurs, in one validated Git commit (refuses
-    downgrades, malformed tags and a tag already in place). A new major release needs --major and a
-    backup younger than a day (checked in the cluster, or --backup-confirmed)."""
+    downgrades, malformed tags and a tag already in place).
+
+    A new major release needs --major and a backup younger than a day (checked in the cluster, or
+    --backup-confirmed)."""
     from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.services.airflow_upgrade import UpgradeOptions, upgrade
 
