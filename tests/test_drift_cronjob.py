@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import shlex
+import shutil
+import subprocess
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from gitops_tool.core.conventions import INFRA_NAMESPACE
 from gitops_tool.core.documents import parse_manifests
 from gitops_tool.core.objects import Manifest
 from gitops_tool.services.rendering import render_overlay
-from tests.conftest import RunCli
+from tests.conftest import REPO_ROOT, RunCli
 
 COMPONENT = "../../components/drift-cronjob"
 AUDITOR = "../../components/drift-auditor"
@@ -88,8 +92,62 @@ def test_the_audit_runs_read_only_and_unprivileged(project_copy: Path) -> None:
     assert binding["subjects"] == [
         {"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": INFRA_NAMESPACE}
     ]
-    # Drift (exit 1) is a finding, not a failed Job; errors (exit 2) fail it.
-    assert '[ "$code" -le 1 ]' in pod["containers"][0]["args"][0]
+
+
+@pytest.fixture(scope="module")
+def audit_script(tmp_path_factory: pytest.TempPathFactory) -> str:
+    project = tmp_path_factory.mktemp("project")
+    for name in ("base", "overlays", "components", "policies", "argocd", "schemas"):
+        shutil.copytree(REPO_ROOT / name, project / name)
+    objects = _render(project)
+    script: str = _pod(_one(objects, "CronJob", "gitops-drift-audit"))["containers"][0]["args"][0]
+    return script
+
+
+def _fake(folder: Path, name: str, body: str) -> None:
+    path = folder / name
+    path.write_text(f"#!/bin/sh\n{body}\n")
+    path.chmod(0o755)
+
+
+@pytest.mark.parametrize(
+    ("code", "job_code", "writes"),
+    [
+        (0, 0, True),
+        (1, 0, True),
+        (2, 2, True),
+        (3, 3, True),
+        (3, 3, False),
+        (130, 130, False),
+        (137, 137, False),
+    ],
+)
+def test_the_job_fails_on_anything_but_0_and_1_with_the_failure_metrics(
+    code: int, job_code: int, writes: bool, audit_script: str, tmp_path: Path
+) -> None:
+    """The container's script run by sh, with stand-ins for git and gitops-tool that exit ``code``
+    (and write their metrics file or die before it)."""
+    script = audit_script
+    work, textfile, tmp, bin_dir = (tmp_path / n for n in ("work", "textfile", "tmp", "bin"))
+    for folder in (work, textfile, tmp, bin_dir):
+        folder.mkdir()
+    # /tmp first: the replacements are themselves under /tmp.
+    script = script.replace("/tmp", str(tmp)).replace("/work", str(work)).replace("/textfile", str(textfile))
+    _fake(bin_dir, "git", 'mkdir -p "$8"')
+    ready = tmp_path / "ready.prom"
+    ready.write_text('gitops_drift_audit_success{overlay="o"} 1\n')
+    tool = f'[ {int(writes)} = 1 ] && cp "{ready}" "$7"; exit {code}'
+    _fake(bin_dir, "gitops-tool", tool)
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "REPO_URL": "u", "REPO_REVISION": "main", "OVERLAY": "o"}
+    result = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, check=False)
+    assert result.returncode == job_code, result.stderr
+    text = (textfile / "gitops_drift.prom").read_text()
+    if writes:
+        assert text.strip() == 'gitops_drift_audit_success{overlay="o"} 1'
+    else:
+        families = {f.name: f for f in text_string_to_metric_families(text)}
+        assert families["gitops_drift_audit_success"].samples[0].value == 0
+        assert families["gitops_drift_audit_errors"].samples[0].value == 1
 
 
 def test_overlay_with_the_component_validates(project_copy: Path, run_cli: RunCli) -> None:

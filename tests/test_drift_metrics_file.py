@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from gitops_tool.core import conventions as c
 from gitops_tool.core.documents import parse_manifests
 from tests import livestate as ls
 from tests.conftest import REPO_ROOT, CliResult, RunCli
+from tests.inject import run_with_injected_error
 from tests.kubeapi import KubeApiServer
 
 OVERLAY = "overlays/three-node-ha"
@@ -141,6 +143,26 @@ def test_a_failed_audit_still_writes_its_metrics(
     assert _get(samples, "gitops_drift_audit_success") == 0
     assert _get(samples, "gitops_drift_audit_errors") == 1
     assert not any(name == "gitops_drift_resources" for name, _ in samples)
+
+
+@pytest.mark.parametrize(
+    "where", ["gitops_tool/core/drift/engine.py:compare", "gitops_tool/core/drift/render.py:render_json"]
+)
+def test_an_internal_error_is_a_failed_audit_too(
+    where: str, tmp_path: Path, cluster: list[dict[str, Any]]
+) -> None:
+    """A bug while auditing or while printing the report: exit 3, and the failure metrics."""
+    metrics = tmp_path / "gitops_drift.prom"
+    with KubeApiServer(cluster) as api:
+        kubeconfig = str(api.kubeconfig(tmp_path))
+        argv = ["drift", OVERLAY, "--worktree", "--kubeconfig", kubeconfig, "--output", "json"]
+        env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+        result = run_with_injected_error([*argv, "--metrics-file", str(metrics)], REPO_ROOT, env, where)
+    assert result.returncode == 3, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    samples = _samples(metrics)
+    assert _get(samples, "gitops_drift_audit_success") == 0
+    assert _get(samples, "gitops_drift_audit_errors") == 1
 
 
 def test_a_missing_folder_is_refused_before_the_cluster_is_read(

@@ -15,35 +15,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import git
+from tests.inject import run_with_injected_error
 from tests.test_canary_every_command import INVOCATIONS, LIVE, TMP, K
 
 GITOPS_TOOL = str(Path(sys.executable).with_name("gitops-tool"))
-
-# Raises in the first function of gitops_tool that Typer calls after the root callback (the body of
-# whichever command runs), or the first service function (the fast render path has no Typer).
-# A trace function's exception propagates into the traced frame.
-_INJECT = """
-import sys
-
-def _tracer(frame, event, arg):
-    if event != "call":
-        return None
-    code = frame.f_code
-    caller = frame.f_back
-    if "/gitops_tool/services/" in code.co_filename or (
-        "/gitops_tool/" in code.co_filename
-        and code.co_name != "_root"
-        and caller is not None
-        and "/typer/" in caller.f_code.co_filename
-    ):
-        sys.settrace(None)
-        raise RuntimeError("injected failure")
-    return None
-
-sys.settrace(_tracer)
-from gitops_tool.cli.entry import main
-main(sys.argv[1:])
-"""
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
@@ -61,15 +36,7 @@ def test_an_unexpected_exception_in_any_command_exits_3_with_one_line(
     path: str, tmp_path: Path, project_repo: Path
 ) -> None:
     argv = _argv(path, INVOCATIONS[path][0], tmp_path)
-    result = subprocess.run(
-        [sys.executable, "-c", _INJECT, *argv],
-        cwd=project_repo,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_with_injected_error(argv, project_repo, _env(tmp_path))
     assert result.returncode == 3, (argv, result.stderr)
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -82,15 +49,7 @@ def test_an_unexpected_exception_in_any_command_exits_3_with_one_line(
 
 
 def test_debug_prints_the_traceback_too(tmp_path: Path, project_repo: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", _INJECT, "--debug", "schedulers"],
-        cwd=project_repo,
-        env=_env(tmp_path),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_with_injected_error(["--debug", "schedulers"], project_repo, _env(tmp_path))
     assert result.returncode == 3
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("gitops-tool: error: internal error")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+import os
 import re
 import shlex
 import subprocess
@@ -152,6 +153,22 @@ def test_drift_workflow_is_scheduled_and_manual_reports_both_ways_and_fails_on_d
     assert upload["with"]["path"] == "drift-report.json"
     assert any("secrets.DRIFT_KUBECONFIG" in str(s.get("env", {})) for s in _steps(workflow))
     assert 'if [ "$MARKDOWN_EXIT" = 1 ] || [ "$JSON_EXIT" = 1 ]; then' in runs
+
+
+@pytest.mark.parametrize(
+    ("markdown", "json_code", "job"),
+    [("0", "0", 0), ("1", "1", 1), ("0", "1", 1), ("2", "1", 2), ("3", "3", 2), ("130", "0", 2), ("", "", 2)],
+)
+def test_drift_workflow_fails_the_audit_on_anything_but_0_and_1(
+    markdown: str, json_code: str, job: int
+) -> None:
+    """The "Fail on drift" step's script run by bash with each pair of exit codes (empty: no code)."""
+    (step,) = [s for s in _steps(_yaml(WORKFLOWS / "drift.yml")) if s.get("name") == "Fail on drift"]
+    env = {"PATH": os.environ["PATH"], "MARKDOWN_EXIT": markdown, "JSON_EXIT": json_code}
+    result = subprocess.run(
+        ["bash", "-e", "-c", step["run"]], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == job, result.stdout + result.stderr
 
 
 def test_e2e_workflow_is_manual_and_expects_no_drift_then_drift_after_kubectl_scale() -> None:

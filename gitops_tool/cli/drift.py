@@ -95,6 +95,7 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
     """Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."""
     from gitops_tool.core.drift import render
     from gitops_tool.core.drift.fieldsv1 import DEFAULT_APPLIERS, DEFAULT_IMPERATIVE
+    from gitops_tool.core.drift.model import DriftReport
     from gitops_tool.services.drift import DriftRequest, run_drift
 
     if output not in _FORMATS:
@@ -116,29 +117,31 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         since=since,
     )
     progress = _progress if output == "text" and sys.stderr.isatty() else _quiet
-    if metrics_file is None:
-        report = run_drift(request, progress)
-    else:
-        from gitops_tool.services.drift_metrics import run_drift_with_metrics
 
-        report = run_drift_with_metrics(request, metrics_file, progress)
-    if output == "json":
-        typer.echo(render.render_json(report, show_in_sync))
-    elif output == "markdown":
-        typer.echo(render.render_markdown(report, show_in_sync))
-    else:
-        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        typer.echo(render.render_text(report, show_in_sync, colour))
-    for warning in report.warnings:
-        typer.echo(f"gitops-tool: warning: {warning}", err=True)
-    if report.has_unknown and not allow_partial:
-        counts = report.summary()
-        raise ClusterError(
-            f"{counts['unknown']} resource(s) and {counts['unknown_scopes']} scope(s) could not be read "
-            "(see `unknown` above): the audit is incomplete; grant the auditor read access, or pass "
-            "--allow-partial to accept a partial report"
-        )
-    return EXIT_FINDINGS if report.has_drift else EXIT_OK
+    def present(report: DriftReport) -> int:
+        if output == "json":
+            typer.echo(render.render_json(report, show_in_sync))
+        elif output == "markdown":
+            typer.echo(render.render_markdown(report, show_in_sync))
+        else:
+            colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+            typer.echo(render.render_text(report, show_in_sync, colour))
+        for warning in report.warnings:
+            typer.echo(f"gitops-tool: warning: {warning}", err=True)
+        if report.has_unknown and not allow_partial:
+            counts = report.summary()
+            raise ClusterError(
+                f"{counts['unknown']} resource(s) and {counts['unknown_scopes']} scope(s) could not be read "
+                "(see `unknown` above): the audit is incomplete; grant the auditor read access, or pass "
+                "--allow-partial to accept a partial report"
+            )
+        return EXIT_FINDINGS if report.has_drift else EXIT_OK
+
+    if metrics_file is None:
+        return present(run_drift(request, progress))
+    from gitops_tool.services.drift_metrics import run_drift_with_metrics
+
+    return run_drift_with_metrics(request, metrics_file, progress, present)
 
 
 def _progress(message: str) -> None:

@@ -2,12 +2,15 @@
 
 The file is written atomically (a collector scraping mid-write sees the old file or the new one)
 after every audit, a failed one included: then it says so (``gitops_drift_audit_success 0``) and
-the error still reaches the user.
+the error still reaches the user. Every way an audit can fail counts: an error (exit 2), a bug
+(exit 3, also one while the report is printed), an interruption (exit 130).
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from gitops_tool.adapters.files import atomic_write
@@ -32,17 +35,35 @@ def check_metrics_file(path: Path) -> None:
         raise UserError(f"metrics file {path} is a folder")
 
 
-def run_drift_with_metrics(request: DriftRequest, metrics_file: Path, progress: Progress) -> DriftReport:
+def run_drift_with_metrics(
+    request: DriftRequest, metrics_file: Path, progress: Progress, present: Callable[[DriftReport], int]
+) -> int:
+    """Run the audit, ``present`` its report (returns the exit code), and write the metrics file."""
     check_metrics_file(metrics_file)
     started = time.monotonic()
     try:
         report = run_drift(request, progress)
-    except GitopsError:
-        label = request.overlay or (request.desired_file and "desired-file") or c.DEFAULT_OVERLAY
-        _write(metrics_file, failed_audit_summary(label, time.time(), time.monotonic() - started))
+    except BaseException:
+        _write_failed(metrics_file, request, started)
         raise
-    _write(metrics_file, summary_of_report(report, request, time.time(), time.monotonic() - started))
-    return report
+    summary = summary_of_report(report, request, time.time(), time.monotonic() - started)
+    try:
+        code = present(report)
+    except GitopsError:  # the audit ran and its report was shown (e.g. unknown resources refused)
+        _write(metrics_file, summary)
+        raise
+    except BaseException:
+        _write_failed(metrics_file, request, started)
+        raise
+    _write(metrics_file, summary)
+    return code
+
+
+def _write_failed(metrics_file: Path, request: DriftRequest, started: float) -> None:
+    label = request.overlay or (request.desired_file and "desired-file") or c.DEFAULT_OVERLAY
+    # The failure the caller re-raises matters more than a metrics file that cannot be written.
+    with contextlib.suppress(OSError):
+        _write(metrics_file, failed_audit_summary(label, time.time(), time.monotonic() - started))
 
 
 def summary_of_report(
