@@ -141,6 +141,7 @@ class _Fault:
     times: int
     retry_after: float | None
     on_continue: bool = False
+    quote_body: bool = False
 
 
 # How ``corrupt`` spoils an answer (each seen from behind auth proxies, load balancers, or flaky links).
@@ -295,11 +296,15 @@ class KubeApiServer:
         retry_after: float | None = None,
         *,
         on_continue: bool = False,
+        quote_body: bool = False,
     ) -> None:
         """Answer the next ``times`` requests whose path starts with ``path`` with ``status``
-        (with ``on_continue``, only list requests carrying a ``continue`` token)."""
+        (with ``on_continue``, only list requests carrying a ``continue`` token; with
+        ``quote_body``, the message quotes the request body, as admission webhooks' messages do)."""
         with self.lock:
-            self.state.faults.append(_Fault(status, method, path, times, retry_after, on_continue))
+            self.state.faults.append(
+                _Fault(status, method, path, times, retry_after, on_continue, quote_body)
+            )
 
     def corrupt(self, mode: str, path: str = "/", times: int = 1_000_000) -> None:
         """Spoil the next ``times`` GET answers whose path starts with ``path`` (see CORRUPTIONS)."""
@@ -384,9 +389,10 @@ def _handler_for(api: KubeApiServer) -> type[BaseHTTPRequestHandler]:
             fault = _take_fault(api, method, parts.path, "continue" in query)
             if fault is not None:
                 headers = {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
-                self._send(
-                    fault.status, _status(fault.status, "Injected", f"injected {fault.status}"), headers
-                )
+                message = f"injected {fault.status}"
+                if fault.quote_body:
+                    message = f"admission webhook denied the request: object {json.dumps(body)}"
+                self._send(fault.status, _status(fault.status, "Injected", message), headers)
                 return
             status, payload = _route(
                 api, method, unquote(parts.path), query, body, self.headers.get("Content-Type", "")

@@ -157,8 +157,25 @@ def _definitions(version: str) -> Any:
 
 
 def _errors(validator: Any, obj: Manifest) -> Iterator[tuple[str, str]]:
+    """(path, message) of each violation; a Secret's values never appear in a message (a wrongly
+    typed value, such as an unquoted number or a list, is quoted by the schema library)."""
+    from gitops_tool.core.redact import is_secret_value_path, redact_values, secret_values_of
+
+    hidden = secret_values_of(obj)
     for error in sorted(validator.iter_errors(obj), key=lambda e: list(map(str, e.absolute_path))):
-        yield _path(error.absolute_path), _message(error)
+        if is_secret_value_path(obj, error.absolute_path):
+            message = _hidden_value_message(error)
+        else:
+            message = redact_values(_message(error), hidden)
+        yield _path(error.absolute_path), message
+
+
+def _hidden_value_message(error: Any) -> str:
+    if error.validator == "type":
+        return f"the value is not of type {error.validator_value!r} (value hidden)"
+    if error.validator == "additionalProperties":
+        return _message(error)  # names keys, not values
+    return f"the value fails the schema's {error.validator!r} rule (value hidden)"
 
 
 def _path(parts: Iterable[Any]) -> str:

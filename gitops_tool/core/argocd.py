@@ -14,6 +14,7 @@ from typing import Any
 
 from gitops_tool.core.conventions import NAMESPACE
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, group_of
+from gitops_tool.core.redact import mask_url
 from gitops_tool.errors import UserError
 
 API_VERSION = "argoproj.io/v1alpha1"
@@ -72,15 +73,19 @@ def overlay_path(overlay_name: str) -> str:
 def check_repo_url(url: str) -> str:
     """``url`` if Argo CD can clone it as a public or credential-configured repository.
 
-    The message never repeats a URL that carries credentials: they would end up in logs.
+    The message never repeats credentials a URL carries (userinfo, query, fragment are masked):
+    they would end up in logs.
     """
-    if "@" in url.split("://", 1)[-1].split("/", 1)[0] and url.startswith(("https://", "http://")):
+    authority = url.split("://", 1)[-1].split("/", 1)[0]
+    userinfo = authority.rpartition("@")[0]
+    if userinfo and (url.startswith(("https://", "http://")) or ":" in userinfo):
         raise UserError(
             "--repo-url must not carry credentials; add them to Argo CD as a repository secret instead"
         )
     if _HTTPS_RE.match(url) or _SSH_RE.match(url):
         return url
-    shown = url if len(url) <= 200 else url[:200] + "..."
+    masked = mask_url(url)
+    shown = masked if len(masked) <= 200 else masked[:200] + "..."
     raise UserError(
         f"invalid --repo-url {shown!r}: expected https://HOST/OWNER/REPO(.git) or git@HOST:OWNER/REPO.git"
     )

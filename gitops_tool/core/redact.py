@@ -22,8 +22,8 @@ from typing import Any
 
 MASK = "***"
 
-# scheme://... up to whitespace or a quote/bracket that ends the URL in prose.
-_URL = re.compile(r"""\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^\s'"<>`]+)""")
+# scheme://... up to whitespace or a quote/bracket, not counting punctuation that ends a sentence.
+_URL = re.compile(r"""\b([a-zA-Z][a-zA-Z0-9+.-]*)://([^\s'"<>`]*[^\s'"<>`:,.;)\]])""")
 _BEARER = re.compile(r"(?i)\b(bearer\s+)[A-Za-z0-9._~+/=-]+")
 # scp-like git address with a password: user:password@host:path
 _SCP_PASSWORD = re.compile(r"(?<![/\w])([\w.-]+):([^\s@/:'\"]+)@([\w.-]+):")
