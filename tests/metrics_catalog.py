@@ -2,9 +2,10 @@
 
 Each exporter's metric list lives in tests/data/metrics/<exporter>.txt with a header naming its
 source. Names that the repo itself defines are computed from the repo, not listed: the Airflow
-statsd names through base/statsd-exporter/statsd-mappings.yml (applied the way statsd-exporter
-applies it), the postgres-exporter custom queries from base/postgres-exporter/queries.yaml, and the
-drift metrics from gitops-tool's own formatter.
+statsd names through base/statsd-exporter/statsd-mappings.yml (applied by the port of
+statsd-exporter in tests/statsd_exporter_model.py to the lines real Airflow 2.11 sent and to
+Airflow's documented list), the postgres-exporter custom queries from
+base/postgres-exporter/queries.yaml, and the drift metrics from gitops-tool's own formatter.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import promql_parser
 import yaml
 
 from gitops_tool.core.drift_metrics import format_drift_metrics, summary_of_statuses
+from tests.statsd_exporter_model import Mapper, Sample
 
 REPO = Path(__file__).resolve().parent.parent
 METRICS_DATA = REPO / "tests" / "data" / "metrics"
@@ -53,6 +55,11 @@ def metric_lists() -> list[MetricList]:
 
 # --- statsd-exporter --------------------------------------------------------------------------
 
+STATSD_LINES = REPO / "tests" / "data" / "statsd" / "airflow-2.11.0-tagged.lines"
+# Labels the tagging client adds to every line of a scheduler or triggerer (who sent it), not part of
+# a metric's own shape: a series with them and one without are the same metric from two processes.
+IDENTITY_LABELS = frozenset({"component", "node_name"})
+
 _SAMPLE_VALUES = {
     "job_name": "SchedulerJob",
     "operator_name": "BashOperator",
@@ -64,54 +71,15 @@ _SAMPLE_VALUES = {
     "executor_class_name": "KubernetesExecutor",
     "hostname": "triggerer-0",
 }
-
-
-def _glob_to_regex(glob: str) -> re.Pattern[str]:
-    # statsd-exporter globs: "*" is one dot-free component; everything else is literal.
-    parts = [re.escape(part) for part in glob.split("*")]
-    return re.compile("^" + "([^.]*)".join(parts) + "$")
-
-
-def _expand(template: str, groups: tuple[str, ...]) -> str:
-    return re.sub(r"\$\{?(\d+)\}?", lambda m: groups[int(m.group(1)) - 1], template)
-
-
-def _default_name(statsd_name: str) -> str:
-    name = re.sub(r"[^a-zA-Z0-9_]", "_", statsd_name)
-    return "_" + name if name[:1].isdigit() else name
+_STATSD_TYPE = {"counter": "c", "gauge": "g", "timer": "ms"}
 
 
 @dataclass(frozen=True)
 class StatsdSeries:
     statsd: str
-    kind: str  # counter, gauge or timer
+    kind: str  # counter, gauge or observer (timers)
     name: str
     labels: frozenset[str]
-
-
-def statsd_prometheus_name(
-    statsd_name: str, mappings: list[dict[str, Any]]
-) -> tuple[str, frozenset[str]] | None:
-    """The Prometheus name and label names statsd-exporter gives ``statsd_name``; None when dropped.
-
-    Glob mappings are matched first (statsd-exporter's FSM), then regex mappings in file order
-    (unanchored, as Go's regexp.MatchString), then the default escaping.
-    """
-    for kind in ("glob", "regex"):
-        for mapping in mappings:
-            if mapping.get("match_type", "glob") != kind:
-                continue
-            if kind == "glob":
-                found = _glob_to_regex(str(mapping["match"])).match(statsd_name)
-            else:
-                found = re.search(str(mapping["match"]), statsd_name)
-            if found is None:
-                continue
-            if mapping.get("action") == "drop":
-                return None
-            labels = frozenset((mapping.get("labels") or {}).keys())
-            return _expand(str(mapping["name"]), found.groups()), labels
-    return _default_name(statsd_name), frozenset()
 
 
 def statsd_mappings() -> list[dict[str, Any]]:
@@ -119,27 +87,60 @@ def statsd_mappings() -> list[dict[str, Any]]:
     return mappings
 
 
-def statsd_series() -> list[StatsdSeries]:
-    """Each Airflow statsd metric of the docs list, through the repo's mapping (dropped ones left out)."""
-    mappings = statsd_mappings()
-    listing = read_metric_list(METRICS_DATA / "airflow-statsd.txt")
-    series: list[StatsdSeries] = []
-    for line in listing.lines:
+def statsd_mapper() -> Mapper:
+    """The repo's mapping loaded the way statsd-exporter loads it (tests/statsd_exporter_model.py)."""
+    return Mapper({"mappings": statsd_mappings()})
+
+
+def captured_statsd_lines() -> list[str]:
+    """The lines real Airflow 2.11 sent (tests/data/statsd/), comments left out."""
+    text = STATSD_LINES.read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def documented_statsd_lines() -> list[str]:
+    """One line per metric of Airflow's documented list (placeholders filled, no tags)."""
+    lines: list[str] = []
+    for line in read_metric_list(METRICS_DATA / "airflow-statsd.txt").lines:
         kind, template = line.split()
-        statsd = "airflow." + re.sub(r"<([a-z_]+)>", lambda m: _SAMPLE_VALUES[m.group(1)], template)
-        mapped = statsd_prometheus_name(statsd, mappings)
-        if mapped is not None:
-            series.append(StatsdSeries(statsd, kind, mapped[0], mapped[1]))
-    return series
+        name = "airflow." + re.sub(r"<([a-z_]+)>", lambda m: _SAMPLE_VALUES[m.group(1)], template)
+        lines.append(f"{name}:1|{_STATSD_TYPE[kind]}")
+    return lines
+
+
+def statsd_samples(lines: list[str] | None = None) -> list[Sample]:
+    """What statsd-exporter registers for ``lines`` (default: captured and documented ones)."""
+    if lines is None:
+        lines = captured_statsd_lines() + documented_statsd_lines()
+    return statsd_mapper().samples(lines)
+
+
+def statsd_series() -> list[StatsdSeries]:
+    """Each Airflow statsd metric, captured or documented, through the repo's mapping (drops left out)."""
+    return [
+        StatsdSeries(sample.statsd, sample.kind, sample.name, sample.label_names)
+        for sample in statsd_samples()
+    ]
 
 
 def statsd_names() -> set[str]:
     names: set[str] = set()
     for series in statsd_series():
         # Timers are summaries by default: quantile series plus _sum and _count.
-        suffixes = ("", "_sum", "_count") if series.kind == "timer" else ("",)
+        suffixes = ("", "_sum", "_count") if series.kind == "observer" else ("",)
         names.update(series.name + suffix for suffix in suffixes)
     return names
+
+
+def statsd_labels() -> dict[str, set[str]]:
+    """Prometheus name (summary suffixes included) -> every label name its series carry."""
+    labels: dict[str, set[str]] = {}
+    for series in statsd_series():
+        suffixes = ("", "_sum", "_count") if series.kind == "observer" else ("",)
+        for suffix in suffixes:
+            extra = {"quantile"} if series.kind == "observer" and not suffix else set()
+            labels.setdefault(series.name + suffix, set()).update(series.labels | extra)
+    return labels
 
 
 # --- postgres-exporter custom queries ---------------------------------------------------------
