@@ -384,21 +384,32 @@ def advanced() -> dict[str, Any]:
         Panel(
             "Pool slots",
             [
-                Target("sum by (pool) (airflow_pool_open_slots)", "{{pool}} open"),
-                Target("sum by (pool) (airflow_pool_running_slots)", "{{pool}} running"),
-                Target("sum by (pool) (airflow_pool_queued_slots)", "{{pool}} queued"),
-                Target("sum by (pool) (airflow_pool_starving_tasks)", "{{pool}} starving"),
+                Target("max by (pool) (airflow_pool_open_slots)", "{{pool}} open"),
+                Target("max by (pool) (airflow_pool_running_slots)", "{{pool}} running"),
+                Target("max by (pool) (airflow_pool_queued_slots)", "{{pool}} queued"),
+                Target("max by (pool) (airflow_pool_starving_tasks)", "{{pool}} starving"),
             ],
+            description="statsd pool.*.<pool>: every scheduler reports the same pools (one series per "
+            "scheduler, label node_name), hence max, not sum.",
         ),
         Panel(
-            "Executor slots",
+            "Executor slots per scheduler",
             [
-                Target("max(airflow_executor_open_slots)", "open"),
-                Target("max(airflow_executor_queued_tasks)", "queued"),
-                Target("max(airflow_executor_running_tasks)", "running"),
+                Target(
+                    'sum by (node_name) (airflow_executor_open_slots{component="scheduler"})',
+                    "{{node_name}} open",
+                ),
+                Target(
+                    'sum by (node_name) (airflow_executor_queued_tasks{component="scheduler"})',
+                    "{{node_name}} queued",
+                ),
+                Target(
+                    'sum by (node_name) (airflow_executor_running_tasks{component="scheduler"})',
+                    "{{node_name}} running",
+                ),
             ],
-            description="statsd executor.*: gauges without a scheduler label, so the last scheduler to "
-            "report wins; per-scheduler worker counts are under Pod placement.",
+            description="statsd executor.*: each scheduler's own executor, told apart by the node_name tag "
+            "its statsd client adds (base/config/statsd-client).",
         ),
         Row("Schedulers"),
         Panel(
@@ -430,9 +441,15 @@ def advanced() -> dict[str, Any]:
         ),
         Panel(
             "Scheduler heartbeats",
-            [Target(f"sum(rate(airflow_scheduler_heartbeat[{rate}]))", "all schedulers")],
+            [
+                Target(
+                    "sum by (node_name) "
+                    f'(rate(airflow_scheduler_heartbeat{{component="scheduler"}}[{rate}]))',
+                    "{{node_name}}",
+                )
+            ],
             unit="ops",
-            description="statsd scheduler_heartbeat: one counter for every scheduler together.",
+            description="statsd scheduler_heartbeat per scheduler (label node_name: the scheduler's node).",
         ),
         Panel(
             "Critical section busy",
@@ -440,6 +457,25 @@ def advanced() -> dict[str, Any]:
             unit="ops",
             description="A scheduler found the critical section locked by another: expected with several "
             "schedulers, a sustained high rate means they contend.",
+        ),
+        Row("Triggerers"),
+        Panel(
+            "Triggerer heartbeats",
+            [
+                Target(
+                    "sum by (node_name) "
+                    f'(rate(airflow_triggerer_heartbeat{{component="triggerer"}}[{rate}]))',
+                    "{{node_name}}",
+                )
+            ],
+            unit="ops",
+            description="statsd triggerer_heartbeat per triggerer (label node_name). A flat line: that "
+            "triggerer stopped (alerts AirflowTriggererHeartbeatStopped, AirflowNoTriggererHeartbeat).",
+        ),
+        Panel(
+            "Running triggers",
+            [Target('sum by (node_name) (airflow_triggers_running{component="triggerer"})', "{{node_name}}")],
+            description="statsd triggers.running: triggers each triggerer runs now (deferred tasks waiting).",
         ),
         Row("Database"),
         Panel(

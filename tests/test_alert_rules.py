@@ -20,6 +20,12 @@ REQUIRED_ALERTS = {
     "NfsVolumeNearlyFull",
     "NodeDown",
     "GitOpsDriftDetected",
+    "NfsServerDown",
+    "NfsVolumeMountFailing",
+    "AirflowNoTriggererHeartbeat",
+    "AirflowTriggererHeartbeatStopped",
+    "StatsdExporterAbsent",
+    "KubeStateMetricsAbsent",
 }
 _DURATION = re.compile(r"^((\d+)(ms|s|m|h|d|w|y))+$")
 _RULE_KEYS = {"alert", "record", "expr", "for", "keep_firing_for", "labels", "annotations"}
