@@ -78,14 +78,27 @@ def test_only_kube_state_metrics_gets_an_api_token(rendered: list[Manifest]) -> 
 
 
 def test_kube_state_metrics_rbac_is_read_only_and_narrow(rendered: list[Manifest]) -> None:
-    role = _by(rendered, "Role", "kube-state-metrics")
-    cluster_role = _by(rendered, "ClusterRole", "airflow-kube-state-metrics")
-    for rule in role["rules"] + cluster_role["rules"]:
-        assert set(rule["verbs"]) == {"list", "watch"}
-        assert "*" not in rule["resources"] and "*" not in rule["apiGroups"]
-    assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}]
-    granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
     args = _container(_by(rendered, "Deployment", "kube-state-metrics"))["args"]
+    namespaces = next(a for a in args if a.startswith("--namespaces=")).split("=", 1)[1].split(",")
+    # airflow-infra too: the NFS server, its provisioner and node-exporter (alert NfsServerDown).
+    assert sorted(namespaces) == ["airflow", "airflow-infra"]
+    roles = [o for o in rendered if o["kind"] == "Role" and o["metadata"]["name"] == "kube-state-metrics"]
+    assert sorted(r["metadata"]["namespace"] for r in roles) == sorted(namespaces)
+    bindings = [
+        o for o in rendered if o["kind"] == "RoleBinding" and o["metadata"]["name"] == "kube-state-metrics"
+    ]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == sorted(namespaces)
+    for binding in bindings:
+        assert binding["roleRef"] == {
+            "apiGroup": "rbac.authorization.k8s.io",
+            "kind": "Role",
+            "name": "kube-state-metrics",
+        }
+        assert binding["subjects"] == [
+            {"kind": "ServiceAccount", "name": "kube-state-metrics", "namespace": "airflow"}
+        ]
+    cluster_role = _by(rendered, "ClusterRole", "airflow-kube-state-metrics")
+    assert cluster_role["rules"] == [{"apiGroups": [""], "resources": ["nodes"], "verbs": ["list", "watch"]}]
     resources = next(a for a in args if a.startswith("--resources=")).split("=", 1)[1].split(",")
     plural_group = {
         "pods": "",
@@ -94,9 +107,13 @@ def test_kube_state_metrics_rbac_is_read_only_and_narrow(rendered: list[Manifest
         "statefulsets": "apps",
         "daemonsets": "apps",
     }
-    # Every namespaced resource it lists is granted, and nothing else is.
-    assert granted == {(plural_group[r], r) for r in resources if r != "nodes"}
-    assert "--namespaces=airflow" in args
+    for role in roles:
+        for rule in role["rules"]:
+            assert set(rule["verbs"]) == {"list", "watch"}
+            assert "*" not in rule["resources"] and "*" not in rule["apiGroups"]
+        granted = {(g, r) for rule in role["rules"] for g in rule["apiGroups"] for r in rule["resources"]}
+        # Every namespaced resource it lists is granted in each namespace, and nothing else is.
+        assert granted == {(plural_group[r], r) for r in resources if r != "nodes"}
 
 
 def _allowlist(rendered: list[Manifest]) -> dict[str, set[str]]:
