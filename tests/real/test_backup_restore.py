@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.real.backup_pods import PASSWORD, BackupPods, run_psql_as
-from tests.real.servers import Postgres
+from tests.real.servers import Postgres, postgres_server
 
 pytestmark = pytest.mark.slow
 
@@ -77,9 +77,19 @@ def checksums(server: Postgres) -> dict[str, str]:
     return sums
 
 
+@pytest.fixture(scope="module")
+def server() -> Iterator[Postgres]:
+    """A PostgreSQL server of these tests alone (the tier's machinery, servers.postgres_server): the
+    pods log in as the rendered role `airflow` to the database `airflow`, names other tests of the
+    session server may use too."""
+    with postgres_server() as own:
+        yield own
+
+
 @pytest.fixture
-def database(postgres: Postgres) -> Iterator[Postgres]:
+def database(server: Postgres) -> Iterator[Postgres]:
     """A fresh `airflow` database owned by `airflow`, with the tables above; dropped after."""
+    postgres = server
     postgres.psql("DROP DATABASE IF EXISTS airflow WITH (FORCE)")
     postgres.psql("DROP ROLE IF EXISTS airflow")
     postgres.create_database("airflow", "airflow", PASSWORD)
