@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Backup of the Airflow metadata DB, run by the CronJob airflow-db-backup (and `gitops-tool backup now`):
 # pg_dump in custom format (restorable with pg_restore) onto the NFS volume, then retention.
 # Connection from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD; BACKUP_KEEP dumps are kept.
@@ -32,6 +33,7 @@ echo "backup written: $(basename "${file}") $(stat -c %s "${file}") bytes"
 # the first one kept and is never a candidate, whatever the clock of the other files says.
 # Safety dumps of restores (pre-restore-*.dump) are not airflow-*.dump: they stay until removed.
 kept=1
+# shellcheck disable=SC2012 # ls -t is POSIX sh's sort by time; dump names have no newlines
 ls -1t -- "${dir}"/airflow-*.dump | while IFS= read -r old; do
   if [ "${old}" = "${file}" ]; then
     continue

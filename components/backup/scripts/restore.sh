@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Restore of the Airflow metadata DB from one backup file: `sh restore.sh /backups/FILE`, run by the
 # Job that `gitops-tool restore FILE --yes` creates once it has stopped every Airflow deployment
 # that uses the database. Connection from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD.
