@@ -63,6 +63,12 @@ def backup_job(name: str, created: str, condition: str) -> dict[str, object]:
     }
 
 
+def with_args(workload: dict[str, object], *args: str) -> dict[str, object]:
+    spec = dict(workload["spec"])  # type: ignore[call-overload]
+    spec["template"] = {"spec": {"containers": [{"args": list(args)}]}}
+    return {**workload, "spec": spec}
+
+
 def healthy() -> ClusterSnapshot:
     nodes = {name: {NODE_ROLE_LABEL: role} for role, name in MAPPING.roles.items()}
     return ClusterSnapshot(
@@ -81,6 +87,7 @@ def healthy() -> ClusterSnapshot:
             deployment("nfs-client-provisioner", 1),
             deployment("airflow-scheduler-1", 1, scheduler=True),
             deployment("airflow-scheduler-2", 1, scheduler=True),
+            with_args(deployment("airflow-webserver", 1), "airflow", "webserver"),
         ],
         events=[
             {
@@ -110,9 +117,11 @@ def test_a_healthy_cluster_passes_every_check() -> None:
         ("executor RBAC", Status.PASS),
         ("warning events", Status.PASS),
         ("backups", Status.PASS),
+        ("Airflow layout", Status.PASS),
     ]
     assert "hint" not in report_text(results)
-    assert results[-1].detail == "last successful backup 2026-11-27 02:05Z (schedule 0 2 * * *)"
+    assert results[-2].detail == "last successful backup 2026-11-27 02:05Z (schedule 0 2 * * *)"
+    assert results[-1].detail == "Airflow 2 layout (webserver)"
 
 
 def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
@@ -149,6 +158,8 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
             deployment("nfs-client-provisioner", 0),
             deployment("airflow-scheduler-1", 1, scheduler=True),
             deployment("airflow-scheduler-2", 1, scheduler=True),
+            # Airflow 3's api-server without the DAG processor of components/airflow-3.
+            with_args(deployment("airflow-webserver", 1), "airflow", "api-server"),
         ],
         events=[
             {
@@ -183,7 +194,7 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
         "the latest backup Job airflow-db-backup-29393160 failed: BackoffLimitExceeded"
     )
     text = report_text(results.values())
-    assert text.count("hint:") == 9
+    assert text.count("hint:") == 10
 
 
 def test_backups_not_enabled_not_yet_run_suspended_or_unreadable() -> None:
@@ -227,3 +238,23 @@ def test_unknown_when_the_api_server_cannot_be_asked() -> None:
     results = {r.name: r for r in run_checks(snapshot)}
     assert results["executor RBAC"].status is Status.UNKNOWN
     assert results["node labels"].status is Status.UNKNOWN
+
+
+def test_the_airflow_layout_is_one_version_whole() -> None:
+    def layout(*workloads: dict[str, object]) -> tuple[Status, str]:
+        snapshot = healthy()
+        others = [w for w in snapshot.workloads if w.get("metadata", {}).get("name") != "airflow-webserver"]
+        result = {r.name: r for r in run_checks(replace(snapshot, workloads=[*others, *workloads]))}
+        found = result["Airflow layout"]
+        return found.status, found.detail + " " + found.hint
+
+    api_server = with_args(deployment("airflow-webserver", 1), "airflow", "api-server")
+    webserver = with_args(deployment("airflow-webserver", 1), "airflow", "webserver")
+    assert layout(api_server, deployment("airflow-dag-processor", 1))[0] is Status.PASS
+    status, text = layout(api_server)
+    assert status is Status.FAIL and "no DAG file is parsed" in text
+    status, text = layout(api_server, deployment("airflow-dag-processor", 0))
+    assert status is Status.FAIL and "0 of 1 ready" in text and "secrets rotate" in text
+    status, text = layout(webserver, deployment("airflow-dag-processor", 1))
+    assert status is Status.FAIL and "half-synced" in text
+    assert layout()[0] is Status.UNKNOWN

@@ -93,6 +93,13 @@ def healthy() -> list[dict[str, Any]]:
         {**_pod("test-nfs-pod", "node-1", {}), "status": {"phase": "Succeeded"}},
         _backup_cronjob(),
         _backup_job("airflow-db-backup-29393160", "Complete"),
+        {
+            **_deployment("airflow-webserver", 1),
+            "spec": {
+                "replicas": 1,
+                "template": {"spec": {"containers": [{"args": ["airflow", "webserver"]}]}},
+            },
+        },
     ]
 
 
@@ -120,6 +127,7 @@ def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: P
             "PASS    executor RBAC",
             "PASS    warning events",
             "PASS    backups",
+            "PASS    Airflow layout",
         ]
         assert "PASS    backups: last successful backup 2026-11-27 02:05Z (schedule 0 2 * * *)" in result.out
         posts = [r for r in api.requests if r.method != "GET"]
@@ -207,6 +215,7 @@ def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli
             "executor RBAC": "fail",
             "warning events": "fail",
             "backups": "pass",
+            "Airflow layout": "pass",
         }
         assert checks["pending pods"]["items"] == [
             "airflow-webserver-1: Unschedulable: 0/3 nodes are available"

@@ -402,6 +402,60 @@ def check_backups(snapshot: ClusterSnapshot) -> CheckResult:
     )
 
 
+WEBSERVER_DEPLOYMENT = "airflow-webserver"
+DAG_PROCESSOR_DEPLOYMENT = "airflow-dag-processor"
+
+
+def _container_args(workload: Mapping[str, Any]) -> list[str]:
+    spec = ((workload.get("spec") or {}).get("template") or {}).get("spec") or {}
+    containers = spec.get("containers") or [{}]
+    first = containers[0] if isinstance(containers[0], Mapping) else {}
+    return [str(a) for a in (first.get("command") or []) + (first.get("args") or [])]
+
+
+def check_airflow_layout(snapshot: ClusterSnapshot) -> CheckResult:
+    """Airflow 2 (webserver) or Airflow 3 (api-server with a DAG processor, components/airflow-3),
+    and whether the live workloads are one or the other whole."""
+    name = "Airflow layout"
+    workloads = {_name(w): w for w in snapshot.workloads}
+    web = workloads.get(WEBSERVER_DEPLOYMENT)
+    processor = workloads.get(DAG_PROCESSOR_DEPLOYMENT)
+    if web is None:
+        return CheckResult(
+            name,
+            Status.UNKNOWN,
+            f"no Deployment {WEBSERVER_DEPLOYMENT}: cannot tell which Airflow layout runs",
+            "check the Argo CD Application's sync status",
+        )
+    if "api-server" not in _container_args(web):
+        if processor is not None:
+            return CheckResult(
+                name,
+                Status.FAIL,
+                f"{WEBSERVER_DEPLOYMENT} runs the Airflow 2 webserver but {DAG_PROCESSOR_DEPLOYMENT} exists",
+                "a half-synced major upgrade: sync the whole Application (docs/airflow-3.md)",
+            )
+        return CheckResult(name, Status.PASS, "Airflow 2 layout (webserver)")
+    if processor is None:
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"{WEBSERVER_DEPLOYMENT} runs the Airflow 3 api-server but there is no "
+            f"{DAG_PROCESSOR_DEPLOYMENT}: no DAG file is parsed",
+            "sync the whole Application: components/airflow-3 brings the DAG processor (docs/airflow-3.md)",
+        )
+    ready, wanted = _ready(processor)
+    if ready < wanted:
+        return CheckResult(
+            name,
+            Status.FAIL,
+            f"Airflow 3 layout: {DAG_PROCESSOR_DEPLOYMENT} {ready} of {wanted} ready",
+            f"kubectl -n {NAMESPACE} logs deploy/{DAG_PROCESSOR_DEPLOYMENT}; a missing key jwt-secret of "
+            "Secret airflow-secrets stops every Airflow 3 server: gitops-tool secrets rotate adds it",
+        )
+    return CheckResult(name, Status.PASS, f"Airflow 3 layout (api-server, {DAG_PROCESSOR_DEPLOYMENT} ready)")
+
+
 CHECKS = (
     check_pending_pods,
     check_node_labels,
@@ -412,6 +466,7 @@ CHECKS = (
     check_executor_rbac,
     check_warning_events,
     check_backups,
+    check_airflow_layout,
 )
 
 
