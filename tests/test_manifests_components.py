@@ -98,6 +98,9 @@ INFRA_OBJECTS = {
     # Prometheus (namespace airflow) discovers node-exporter's pods there.
     ("Role", "prometheus-discovery"),
     ("RoleBinding", "prometheus-discovery"),
+    # kube-state-metrics (namespace airflow) watches the NFS server and node-exporter there.
+    ("Role", "kube-state-metrics"),
+    ("RoleBinding", "kube-state-metrics"),
 }
 
 
