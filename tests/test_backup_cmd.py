@@ -6,6 +6,7 @@ from pending through running to its end and gives its pod a log.
 
 from __future__ import annotations
 
+import _thread
 import copy
 from collections.abc import Iterator
 from pathlib import Path
@@ -349,3 +350,32 @@ def test_cronjob_component_is_the_object_tests_use() -> None:
     assert container["name"] == "pg-dump"
     assert container["command"] == ["sh", "/scripts/backup.sh"]
     assert {e["name"] for e in container["env"]} >= {"PGPASSWORD", "BACKUP_KEEP", "PGHOST"}
+
+
+def test_ctrl_c_during_a_restore_stops_the_job_then_starts_everything_again(
+    api: KubeApiServer, tmp_path: Path, run_cli: RunCli
+) -> None:
+    api.add_resource_type(APPLICATION)
+    api.add_all([_application("airflow", "overlays/three-node-ha", "airflow"), *_clients()])
+    JobController(api, {"restore": RESTORE_LOG})
+    interrupted: list[str] = []
+
+    def ctrl_c(api: KubeApiServer, rec: Recorded) -> None:
+        # Ctrl-C while the command follows the running restore Job (its first look at the pods).
+        selector = rec.query.get("labelSelector", "")
+        if rec.method == "GET" and selector.startswith("job-name=airflow-db-restore") and not interrupted:
+            interrupted.append(selector)
+            _thread.interrupt_main()
+
+    api.on_request(ctrl_c)
+    result = run_cli("restore", "airflow-20261127T020000Z.dump", "--yes", *fast(api, tmp_path))
+    assert interrupted and result.code == 130, result.err
+    job_name = interrupted[0].removeprefix("job-name=")
+    steps = [(w.method, w.path.rsplit("/", 1)[-1]) for w in writes(api)]
+    deleted = steps.index(("DELETE", job_name))
+    restarted = [i for i, (m, name) in enumerate(steps) if m == "PATCH" and name in STOPPED][len(STOPPED) :]
+    assert len(restarted) == len(STOPPED) and min(restarted) > deleted
+    for name, replicas in STOPPED.items():
+        assert (api.get_object("Deployment", "airflow", name) or {})["spec"]["replicas"] == replicas
+    app = api.get_object("Application", "argocd", "airflow")
+    assert app is not None and app["spec"]["syncPolicy"]["automated"] == {"prune": True, "selfHeal": True}
