@@ -51,7 +51,13 @@ INVOCATIONS: dict[str, list[list[str]]] = {
         ["airflow-20261127T020000Z.dump"],
         ["airflow-20261127T020000Z.dump", "--yes", "--kubeconfig", K],
     ],
-    "drift": [
+    "drift adopt": [  # --dry-run: never a write into the checkout
+        ["overlays/three-node-ha", "--live-file", LIVE, "--dry-run"],
+        ["overlays/three-node-ha", "--live-file", LIVE, "--dry-run", "--include-extra"],
+        ["overlays/three-node-ha", "--kubeconfig", K, "--dry-run"],
+    ],
+    # `drift OVERLAY ...` is `drift audit OVERLAY ...` (the group's default command)
+    "drift audit": [
         ["overlays/three-node-ha", "--live-file", LIVE],
         ["overlays/three-node-ha", "--live-file", LIVE, "--output", "json"],
         ["overlays/three-node-ha", "--kubeconfig", K],

@@ -1,26 +1,53 @@
-"""``gitops-tool drift``."""
+"""``gitops-tool drift`` (the audit) and ``gitops-tool drift adopt`` (live changes into Git).
+
+``drift`` is a group whose default command is the audit: ``drift OVERLAY [OPTIONS]`` is
+``drift audit OVERLAY [OPTIONS]``; ``drift adopt ...`` runs the adoption.
+"""
 
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
 
 from gitops_tool.cli import options
 from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, UserError
 
 _FORMATS = ("text", "json", "markdown")
+_SUMMARY = "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."
+_AUDIT = "audit"
+
+
+class _DriftGroup(TyperGroup):
+    """Arguments that do not start with a subcommand's name are the audit's (``drift --help`` too)."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        if not args or args[0] not in self.commands:
+            return self.commands[_AUDIT].make_context(info_name, args, parent=parent, **extra)
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+drift_app = typer.Typer(cls=_DriftGroup, help=_SUMMARY)
+
+_LiveFile = Annotated[
+    str | None,
+    typer.Option(
+        "--live-file", help="Live objects as `kubectl get -o yaml|json` prints them, instead of a cluster."
+    ),
+]
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "drift",
-        epilog="Example: gitops-tool drift overlays/three-node-ha --live-file "
-        "examples/live/three-node-ha.yaml",
-    )(drift)
+    app.add_typer(drift_app, name="drift", help=_SUMMARY)
 
 
+@drift_app.command(
+    _AUDIT,
+    epilog="Example: gitops-tool drift overlays/three-node-ha --live-file "
+    "examples/live/three-node-ha.yaml   (then: gitops-tool drift adopt --help)",
+)
 def drift(  # noqa: PLR0917 - Typer reads the options from the signature
     overlay: Annotated[
         str | None, typer.Argument(help="Overlay folder (default: overlays/three-node-ha).")
@@ -37,13 +64,7 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
             "--desired-file", help="Rendered manifests (YAML, JSON or a List; - for stdin) as desired."
         ),
     ] = None,
-    live_file: Annotated[
-        str | None,
-        typer.Option(
-            "--live-file",
-            help="Live objects as `kubectl get -o yaml|json` prints them, instead of a cluster.",
-        ),
-    ] = None,
+    live_file: _LiveFile = None,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     namespace: Annotated[
@@ -82,6 +103,14 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
             "(30m, 12h, 7d, 1h30m).",
         ),
     ] = None,
+    blame: Annotated[
+        bool,
+        typer.Option(
+            "--blame",
+            help="Also name the file, line and commit that produce each desired value (through the "
+            "kustomization: resource, patch, component, replacement; 'generated' where none does).",
+        ),
+    ] = False,
     kustomize: options.Kustomize = None,
     metrics_file: Annotated[
         Path | None,
@@ -92,7 +121,11 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         ),
     ] = None,
 ) -> int:
-    """Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."""
+    """Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error.
+
+    The default command of `drift`: `gitops-tool drift OVERLAY` and `gitops-tool drift audit OVERLAY`
+    are the same.
+    """
     from gitops_tool.core.drift import render
     from gitops_tool.core.drift.fieldsv1 import DEFAULT_APPLIERS, DEFAULT_IMPERATIVE
     from gitops_tool.core.drift.model import DriftReport
@@ -115,6 +148,7 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         appliers=tuple(applier) if applier else DEFAULT_APPLIERS,
         imperative=tuple(imperative) if imperative else DEFAULT_IMPERATIVE,
         since=since,
+        blame=blame,
     )
     progress = _progress if output == "text" and sys.stderr.isatty() else _quiet
 
@@ -151,3 +185,89 @@ def _progress(message: str) -> None:
 
 def _quiet(_message: str) -> None:
     return None
+
+
+@drift_app.command(
+    "adopt",
+    epilog="Example: gitops-tool drift adopt overlays/three-node-ha --context prod "
+    "--only Deployment/airflow/airflow-scheduler-1 --dry-run   (then without --dry-run: one commit)",
+)
+def adopt(  # noqa: PLR0917 - Typer reads the options from the signature
+    overlay: Annotated[str, typer.Argument(help="The overlay to write the live changes into.")],
+    live_file: _LiveFile = None,
+    kubeconfig: options.Kubeconfig = None,
+    context: options.Context = None,
+    only: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--only",
+            metavar="KIND/NAMESPACE/NAME",
+            help="Adopt only this object's differences (repeat; KIND/NAME for cluster-scoped kinds).",
+        ),
+    ] = None,
+    include_extra: Annotated[
+        bool,
+        typer.Option(
+            "--include-extra", help="Also add extra objects (live, not in Git) as new resource files."
+        ),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the patches as a unified diff; write nothing.")
+    ] = False,
+    no_commit: options.NoCommit = False,
+    message: Annotated[
+        str | None, typer.Option("--message", "-m", help="Commit subject instead of the default.")
+    ] = None,
+    namespace: Annotated[
+        str | None,
+        typer.Option(
+            "--namespace", "-n", help="Namespace for objects without one; limits the adoption to it."
+        ),
+    ] = None,
+    request_timeout: options.RequestTimeout = 30.0,
+    kubernetes_version: options.KubernetesVersion = "1.37",
+    kustomize: options.Kustomize = None,
+) -> int:
+    """Write live differences into the overlay as patches (never base/), validate, one commit.
+
+    Each drifted object gets one strategic-merge patch file, adopted/<kind>-<namespace>-<name>.yaml,
+    listed under the overlay's patches; the commit message lists every adopted field with its live
+    owner and time. Refused (exit 2, nothing written): Secret data, fields a controller owns, values
+    a policy forbids, extra objects without --include-extra, a dirty work tree or detached HEAD, an
+    overlay that does not render.
+    """
+    from gitops_tool.services.drift_adopt import AdoptRequest
+    from gitops_tool.services.drift_adopt import adopt as run_adopt
+
+    request = AdoptRequest(
+        overlay=overlay,
+        live_file=live_file,
+        kubeconfig=kubeconfig,
+        context=context,
+        namespace=namespace,
+        request_timeout=request_timeout,
+        kustomize=kustomize,
+        only=tuple(only or ()),
+        include_extra=include_extra,
+        dry_run=dry_run,
+        commit=not no_commit,
+        message=message,
+        kubernetes_version=kubernetes_version,
+    )
+    progress = _progress if sys.stderr.isatty() else _quiet
+    result = run_adopt(request, progress)
+    for note in result.notes:
+        typer.echo(f"gitops-tool: warning: {note}", err=True)
+    if not result.adoptions:
+        typer.echo(f"nothing to adopt: {result.overlay} has no live change to take into Git")
+        return EXIT_OK
+    if dry_run:
+        typer.echo(result.diff, nl=False)
+        return EXIT_OK
+    fields = sum(max(len(x.differences), 1) for x in result.adoptions)
+    where = f"commit {result.commit[:12]}" if result.commit else "not committed (--no-commit)"
+    count = len(result.adoptions)
+    typer.echo(f"adopted {fields} live change(s) of {count} object(s) into {result.overlay} ({where}):")
+    for title, file in result.files.items():
+        typer.echo(f"  {title} -> {file}")
+    return EXIT_OK

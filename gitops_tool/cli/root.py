@@ -40,7 +40,6 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
         "Restore the metadata DB from a backup: stops every database client, keeps a safety dump of "
         "the current DB, runs pg_restore in one transaction, then starts the clients again.",
     ),
-    ("drift", "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."),
     (
         "doctor",
         "The reference architecture's troubleshooting steps as checks: pending pods, node labels, NFS, "
@@ -65,6 +64,7 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
         "components",
         "Optional Kustomize components (components/*): list them, enable or disable one in overlays.",
     ),
+    ("drift", "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."),
     ("dags", "Publish DAG folders atomically to the airflow-dags volume (clusters without git-sync)."),
     ("migrate", "Migrate from the single-node legacy layout to the three-node HA layout, step by step."),
     ("policy", "The repository's Rego policies (policies/*.rego)."),

@@ -48,6 +48,7 @@ class DriftRequest:
     appliers: tuple[str, ...] = DEFAULT_APPLIERS
     imperative: tuple[str, ...] = DEFAULT_IMPERATIVE
     since: str | None = None  # keep differences whose live owner wrote within this window
+    blame: bool = False  # each difference's desired value traced to a file and commit
 
 
 @dataclass
@@ -60,6 +61,9 @@ class Desired:
     # Where Argo CD puts objects rendered without a namespace (the Application's destination).
     default_namespace: str | None = None
     notes: list[str] = field(default_factory=list)  # shown as warnings with the report
+    tree: Path | None = None  # the files rendered (the commit's export), for --blame
+    commit: str | None = None  # the commit rendered (None: the work tree or a file)
+    git_root: Path | None = None
 
 
 def check_request(request: DriftRequest) -> None:
@@ -80,6 +84,11 @@ def check_request(request: DriftRequest) -> None:
         raise UserError("only one of --desired-file and --live-file can read standard input")
     if request.since is not None:
         parse_duration(request.since)
+    if request.blame and (request.worktree or request.desired_file is not None):
+        raise UserError(
+            "--blame traces desired values through a commit's files: use it with --ref (default HEAD), "
+            "not with --worktree or --desired-file"
+        )
 
 
 def run_drift(request: DriftRequest, progress: Progress = lambda _m: None) -> DriftReport:
@@ -90,6 +99,8 @@ def run_drift(request: DriftRequest, progress: Progress = lambda _m: None) -> Dr
     with desired_state(request) as desired:
         report = _compare_with_live(request, desired, desired.rules + extra_rules, live_from_file, progress)
         report.warnings[:0] = desired.notes
+        if request.blame:
+            report = _with_git_sources(report, desired, request)
     if request.since is not None:
         report = since_filter(report, datetime.now(UTC) - parse_duration(request.since), request.since)
     return report
@@ -119,8 +130,8 @@ def drift_input(
         namespace = _default_namespace(request, desired)
         objects = desired.objects
         if namespace:  # both sides: hand-written snapshots may leave namespaces out too
-            objects = [_with_namespace(o, namespace) for o in objects]
-            live_from_file = [_with_namespace(o, namespace) for o in live_from_file]
+            objects = [with_namespace(o, namespace) for o in objects]
+            live_from_file = [with_namespace(o, namespace) for o in live_from_file]
         return DriftInput(
             objects,
             live_from_file,
@@ -136,7 +147,7 @@ def drift_input(
     from gitops_tool.services.cluster_access import open_cluster
 
     namespace = _default_namespace(request, desired) or "default"  # "default", like kubectl
-    objects = [_with_namespace(o, namespace) for o in desired.objects]
+    objects = [with_namespace(o, namespace) for o in desired.objects]
     with open_cluster(request.kubeconfig, request.context, request.request_timeout) as client:
         snapshot = read_live(client, objects, namespace, bool(desired.node_roles), progress)
     return DriftInput(
@@ -154,13 +165,66 @@ def drift_input(
     )
 
 
+def _with_git_sources(report: DriftReport, desired: Desired, request: DriftRequest) -> DriftReport:
+    """Each difference of a modified object with the file, line and commit of its desired value."""
+    from dataclasses import replace
+
+    from gitops_tool.adapters.git_blame import Blamer
+    from gitops_tool.core.drift.blame import GENERATED, Tracer, path_of
+    from gitops_tool.core.drift.model import GitSource, Status
+    from gitops_tool.core.drift.normalise import normalise_desired
+    from gitops_tool.core.objects import ref_of
+
+    if desired.tree is None or desired.commit is None or desired.git_root is None or desired.overlay is None:
+        raise UserError("--blame needs a Git repository: the files rendered here have no history")
+    tree = desired.tree
+
+    def read(relative: str) -> str | None:
+        file = tree / relative
+        return read_text(file, "file") if file.is_file() else None
+
+    tracer = Tracer(desired.overlay, read)
+    blamer = Blamer(desired.git_root, desired.commit)
+    namespace = _default_namespace(request, desired) or ""
+    by_ref = {ref_of(o, namespace): o for o in desired.objects}
+    resources = []
+    for result in report.resources:
+        ref = next(
+            (
+                r
+                for r in by_ref
+                if (r.kind, r.namespace, r.name) == (result.kind, result.namespace, result.name)
+            ),
+            None,
+        )
+        if result.status is not Status.MODIFIED or ref is None:
+            resources.append(result)
+            continue
+        normalised = normalise_desired(by_ref[ref])
+        differences = []
+        for difference in result.differences:
+            found = tracer.trace(ref, path_of(difference.path, normalised), normalised)
+            if found == GENERATED or isinstance(found, str):
+                source = GitSource(GENERATED)
+            else:
+                origin = blamer.origin(found.file, found.lines)
+                source = (
+                    GitSource(found.file, origin.commit, origin.author, origin.date, found.line)
+                    if origin is not None
+                    else GitSource(found.file, line=found.line)
+                )
+            differences.append(replace(difference, git_source=source))
+        resources.append(replace(result, differences=tuple(differences)))
+    return DriftReport(report.overlay, report.ref, resources, report.warnings, report.hooks_skipped)
+
+
 def _default_namespace(request: DriftRequest, desired: Desired) -> str | None:
     """Where objects rendered without a namespace go: --namespace, else the Argo CD Application's
     destination namespace (Argo CD puts them there)."""
     return request.namespace or desired.default_namespace
 
 
-def _with_namespace(obj: Manifest, namespace: str) -> Manifest:
+def with_namespace(obj: Manifest, namespace: str) -> Manifest:
     from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS
 
     meta = obj.get("metadata") or {}
@@ -208,6 +272,7 @@ def desired_state(request: DriftRequest) -> Iterator[Desired]:
             raise UserError(f"overlay {relative} does not exist at {rev} ({tree.commit[:12]})")
         label = str(relative)
         desired = Desired(_render(renderer, path, f"{label} at {rev}"), label, f"{rev} ({tree.commit[:12]})")
+        desired.tree, desired.commit, desired.git_root = tree.root, tree.commit, root
         _overlay_data(desired, tree.root, path)
         yield desired
 

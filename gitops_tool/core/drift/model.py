@@ -67,19 +67,22 @@ class GitSource:
     commit: str = ""
     author: str = ""
     date: str = ""  # ISO 8601
+    line: int = 0  # 1-based; 0 when generated
 
-    def to_json(self) -> dict[str, str | None]:
+    def to_json(self) -> dict[str, str | int | None]:
         return {
             "file": self.file,
+            "line": self.line or None,
             "commit": self.commit or None,
             "author": self.author or None,
             "date": self.date or None,
         }
 
     def suffix(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
         if not self.commit:
-            return f"from {self.file}"
-        return f"from {self.file} @ {self.commit[:12]} ({self.author}, {self.date[:10]})"
+            return f"from {where}" if self.line else f"{where}"
+        return f"from {where} @ {self.commit[:12]} ({self.author}, {self.date[:10]})"
 
 
 @dataclass(frozen=True)

@@ -130,7 +130,7 @@ def render_text(report: DriftReport, show_in_sync: bool = False, colour: bool = 
         for d in r.differences:
             lines.append(f"  {d.path}  [{d.reason}]  {owner_suffix(d.live_owner)}")
             if d.git_source is not None:
-                lines.append(f"    desired {d.git_source.suffix()}")
+                lines.append(f"    desired value: {d.git_source.suffix()}")
             lines.append("    " + paint(f"- git:  {_value(d.desired)}", _RED))
             lines.append("    " + paint(f"+ live: {_value(d.live)}", _GREEN))
     if report.unknown_scopes:
@@ -171,7 +171,7 @@ def render_markdown(report: DriftReport, show_in_sync: bool = False) -> str:
             "|---|---|---|---|---|",
         ]
         for d in r.differences:
-            source = f"<br>desired {_md(d.git_source.suffix())}" if d.git_source is not None else ""
+            source = f"<br>desired value: {_md(d.git_source.suffix())}" if d.git_source is not None else ""
             lines.append(
                 f"| `{_md(d.path)}` | `{_md(_value(d.desired))}` | `{_md(_value(d.live))}` "
                 f"| {_md(d.reason)} | {_md(owner_suffix(d.live_owner))}{source} |"
