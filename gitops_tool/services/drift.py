@@ -215,7 +215,7 @@ def _with_git_sources(report: DriftReport, desired: Desired, request: DriftReque
                 )
             differences.append(replace(difference, git_source=source))
         resources.append(replace(result, differences=tuple(differences)))
-    return DriftReport(report.overlay, report.ref, resources, report.warnings, report.hooks_skipped)
+    return replace(report, resources=resources)
 
 
 def _default_namespace(request: DriftRequest, desired: Desired) -> str | None:

@@ -203,7 +203,7 @@ def since_filter(report: DriftReport, cutoff: datetime, label: str) -> DriftRepo
                 hidden += 1
         else:
             kept.append(result)
-    out = DriftReport(report.overlay, report.ref, kept, list(report.warnings), report.hooks_skipped)
+    out = replace(report, resources=kept, warnings=list(report.warnings))
     if hidden:
         out.warnings.append(
             f"{hidden} drifted resource(s) not shown: no owner recorded or last written before "
