@@ -94,7 +94,9 @@ def test_a_hotfix_adopted_is_one_commit_in_the_overlay_and_drift_is_clean_after(
     message = git(repo, "log", "-1", "--format=%B")
     assert "changed by kubectl-set, 2026-11-30 02:14 UTC (Update)" in message
     assert "/spec/template/spec/containers/0/resources/limits/memory" in message
-    assert "/spec/template/spec/containers/0/env/3" in message
+    scheduler = next(o for o in desired if o["metadata"]["name"] == "airflow-scheduler-1")
+    env = scheduler["spec"]["template"]["spec"]["containers"][0]["env"]
+    assert f"/spec/template/spec/containers/0/env/{len(env)}: changed by kubectl-set" in message
     # The patch is a strategic merge of exactly the two changes, listed in the overlay's kustomization.
     patch = yaml.safe_load((repo / PATCH).read_text())
     assert patch["spec"]["template"]["spec"]["containers"] == [

@@ -172,9 +172,11 @@ class Tracer:
             and _scalar(_child(layer.node, "kind")) == ref.kind
             for folder in layer.chain
         }
+        if not scopes:
+            return GENERATED  # no file of the repository renders this object (a generator does)
         best: tuple[int, Source] | None = None
         for layer in reversed(self.layers):
-            if scopes and layer.chain and layer.chain[-1] not in scopes:
+            if layer.chain and layer.chain[-1] not in scopes:
                 continue
             if layer.kind == "replacement":
                 line = _replacement_line(layer.node, ref, path)
