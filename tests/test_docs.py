@@ -7,9 +7,11 @@ reference run in .ci/run and CI.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import re
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -126,3 +128,26 @@ def test_the_readme_links_to_files_that_exist() -> None:
     targets = [t.split("#", 1)[0] for t in re.findall(r"\]\(([^)]+)\)", text) if "://" not in t]
     assert "docs/getting-started.md" in targets
     assert [t for t in targets if t and not (REPO_ROOT / t).exists()] == []
+
+
+def _empty_snapshot() -> Any:
+    """A cluster with nothing in it, whatever fields the snapshot has grown."""
+    from gitops_tool.core.doctor import ClusterSnapshot
+
+    values: dict[str, Any] = {}
+    for field in dataclasses.fields(ClusterSnapshot):
+        if field.default is not dataclasses.MISSING or field.default_factory is not dataclasses.MISSING:
+            continue
+        kind = str(field.type)
+        values[field.name] = datetime.now(UTC) if field.name == "now" else [] if "list" in kind else None
+    return ClusterSnapshot(**values)
+
+
+def test_the_troubleshooting_page_lists_every_doctor_check() -> None:
+    from gitops_tool.core.doctor import run_checks
+
+    names = [result.name for result in run_checks(_empty_snapshot())]
+    assert len(names) >= 9
+    page = (REPO_ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
+    table = page.split("## `gitops-tool doctor`", 1)[1].split("\n## ", 1)[0]
+    assert [name for name in names if f"| **{name}**" not in table] == []
