@@ -178,3 +178,29 @@ def test_statsd_exporter_gets_this_mapping_file() -> None:
     text = catalog.STATSD_MAPPING.read_text(encoding="utf-8")
     assert yaml.safe_load(text)["mappings"] == catalog.statsd_mappings()
     assert "apache/airflow/blob/main/chart/files/statsd-mappings.yml" in text
+
+
+def _grouping_labels(expr: str) -> set[str]:
+    text = catalog.substitute_grafana_variables(expr)
+    found: set[str] = set()
+    for group in re.findall(r"\bby\s*\(([^)]*)\)", text):
+        found.update(part.strip() for part in group.split(",") if part.strip())
+    return found
+
+
+def test_no_panel_groups_a_series_that_lacks_the_label() -> None:
+    """A series without a panel's `by` label shows as an extra `{pool=""}`-style line."""
+    samples = catalog.statsd_samples([*catalog.captured_statsd_lines(), *UNREACHED])
+    problems = []
+    for where, expr in catalog.dashboard_queries():
+        names = catalog.metric_names(expr)
+        statsd = [s for s in samples if any(n in {s.name, s.name + "_sum", s.name + "_count"} for n in names)]
+        if not statsd:
+            continue
+        equal = {(label, value) for _, label, value in catalog.label_matchers(expr) if "|" not in value}
+        selected = [s for s in statsd if all(dict(s.labels).get(k, v) == v for k, v in equal)]
+        for label in _grouping_labels(expr) - {"quantile"}:
+            lacking = sorted({s.statsd for s in selected if label not in dict(s.labels)})
+            if lacking:
+                problems.append(f"{where}: by ({label}) but {lacking[:3]} lack it")
+    assert problems == []
