@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from gitops_tool.errors import UserError
 
@@ -45,12 +46,29 @@ def atomic_write(path: Path, data: str | bytes, mode: int = 0o644) -> None:
         raise
 
 
-def read_text(path: str | Path, what: str = "file") -> str:
-    """The text of ``path``, or of standard input for ``-``; one-line errors for the usual failures."""
+MAX_INPUT_BYTES = 256 * 1024 * 1024  # the same bound as core.documents.LoadLimits.max_bytes
+_CHUNK = 1024 * 1024
+
+
+def read_text(path: str | Path, what: str = "file", max_bytes: int = MAX_INPUT_BYTES) -> str:
+    """The UTF-8 text of ``path``, or of standard input for ``-``; one-line errors for the usual
+    failures. The size is checked before reading (a regular file's size) and while reading (a
+    device, a pipe, standard input), so ``/dev/zero`` or an endless stream is refused, not read."""
     if str(path) == "-":
-        return sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:  # a text stream without bytes underneath (embedding, tests)
+            text = sys.stdin.read(max_bytes + 1)
+            if len(text) > max_bytes:
+                raise UserError(f"{what} on standard input is larger than {max_bytes} bytes; refusing it")
+            return text
+        return _decoded(_bounded(stream, max_bytes, f"{what} on standard input"), f"{what} on standard input")
     try:
-        return Path(path).read_text(encoding="utf-8")
+        size = Path(path).stat().st_size
+        if size > max_bytes:
+            raise UserError(f"{what} {path} is larger than {max_bytes} bytes ({size}); refusing to read it")
+        with Path(path).open("rb") as handle:
+            data = _bounded(handle, max_bytes, f"{what} {path}")
+        return _decoded(data, f"{what} {path}")
     except FileNotFoundError:
         raise UserError(f"{what} {path} does not exist") from None
     except IsADirectoryError:
@@ -61,6 +79,26 @@ def read_text(path: str | Path, what: str = "file") -> str:
         raise UserError(f"{what} {path} is not UTF-8 text") from None
     except OSError as exc:
         raise UserError(f"{what} {path} cannot be read: {exc.strerror or exc}") from None
+
+
+def _bounded(stream: BinaryIO, max_bytes: int, shown: str) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = stream.read(min(_CHUNK, max_bytes + 1 - size))
+        if not chunk:
+            return b"".join(chunks)
+        size += len(chunk)
+        if size > max_bytes:
+            raise UserError(f"{shown} is larger than {max_bytes} bytes; refusing to read it")
+        chunks.append(chunk)
+
+
+def _decoded(data: bytes, shown: str) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{shown} is not UTF-8 text (byte {exc.start})") from None
 
 
 def enclosing_work_tree(path: Path) -> Path | None:

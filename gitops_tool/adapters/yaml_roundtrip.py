@@ -81,13 +81,33 @@ def _guess_from_lines(text: str) -> tuple[int, int]:
 
 
 def load(text: str, source: str) -> YamlFile:
+    """The documents of ``text``, bounded like every YAML the tool reads (size, depth, alias
+    expansion: ``plain`` would expand an alias bomb) and without repeated keys."""
+    from gitops_tool.core.documents import DEFAULT_LIMITS, check_shape
+
+    if len(text) > DEFAULT_LIMITS.max_bytes:
+        raise UserError(f"{source}: larger than {DEFAULT_LIMITS.max_bytes} bytes; refusing to load it")
     style = guess_style(text)
     try:
-        documents = list(_yaml(style).load_all(text))
+        documents = [d for d in _yaml(style).load_all(text) if d is not None]
+    except RecursionError:
+        raise UserError(f"{source}: nested too deeply; refusing to load it") from None
     except Exception as exc:  # ruamel raises many unrelated classes
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{source}: invalid YAML: {reason}") from None
-    return YamlFile([d for d in documents if d is not None], style)
+        raise UserError(f"{source}: invalid YAML: {_reason(exc)}") from None
+    check_shape(documents, source)
+    return YamlFile(documents, style)
+
+
+def _reason(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        problem = " ".join(str(problem).split())
+        if "duplicate key" in problem:
+            problem = problem.split(" with value", 1)[0]
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def dump(documents: list[Any], style: Style) -> str:

@@ -1,7 +1,9 @@
 """Parsing manifests from text: multi-document YAML, JSON, and ``List`` objects.
 
 Loading is bounded, because live snapshots and manifests come from outside: a document too
-large, too deeply nested or expanding through aliases (a "billion laughs") is refused.
+large, too deeply nested or expanding through aliases (a "billion laughs") is refused. A mapping
+that repeats a key is refused with the line of the repeat (YAML) or the key (JSON): with "last one
+wins", a second ``replicas:`` would silently hide the first.
 """
 
 from __future__ import annotations
@@ -28,9 +30,43 @@ class LoadLimits:
 DEFAULT_LIMITS = LoadLimits()
 
 try:  # The C loader reads large snapshots several times faster than the pure-Python one.
-    _Loader: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
+    _Base: type[yaml.SafeLoader] = yaml.CSafeLoader  # type: ignore[assignment]
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """The safe loader, refusing a mapping that repeats a key (merge keys ``<<`` excepted)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _value in node.value:
+            if key_node.tag == _MERGE_TAG or not isinstance(key_node, yaml.ScalarNode):
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)  # type: ignore[no-any-return]
+
+
+def _refuse_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateJsonKey(key)
+        result[key] = value
+    return result
+
+
+class _DuplicateJsonKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
 
 
 def parse_documents(text: str, source: str, limits: LoadLimits = DEFAULT_LIMITS) -> list[Any]:
@@ -41,8 +77,10 @@ def parse_documents(text: str, source: str, limits: LoadLimits = DEFAULT_LIMITS)
     try:
         if stripped.startswith(("{", "[")):
             # JSON has no aliases and json.loads stops deep nesting with RecursionError.
-            return [json.loads(text)]
+            return [json.loads(text, object_pairs_hook=_refuse_duplicate_keys)]
         docs = [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+    except _DuplicateJsonKey as exc:
+        raise ValidationInputError(f"{source}: invalid JSON: duplicate key {exc.key!r}") from None
     except json.JSONDecodeError as exc:
         raise ValidationInputError(
             f"{source}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -51,7 +89,7 @@ def parse_documents(text: str, source: str, limits: LoadLimits = DEFAULT_LIMITS)
         raise ValidationInputError(f"{source}: invalid YAML: {_yaml_reason(exc)}") from None
     except RecursionError:
         raise ValidationInputError(f"{source}: nested too deeply; refusing to load it") from None
-    _check_shape(docs, source, limits)
+    check_shape(docs, source, limits)
     return docs
 
 
@@ -101,7 +139,7 @@ def _require_identity(obj: Manifest, source: str, index: int) -> None:
         raise ValidationInputError(f"{source}: object #{index} ({kind}) has no metadata.name")
 
 
-def _check_shape(docs: list[Any], source: str, limits: LoadLimits) -> None:
+def check_shape(docs: list[Any], source: str, limits: LoadLimits = DEFAULT_LIMITS) -> None:
     """Refuse trees too deep, or too large once aliases are expanded, without expanding them.
 
     The expanded size of each container is memoised by identity, so a "billion laughs" document

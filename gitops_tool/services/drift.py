@@ -254,6 +254,7 @@ def desired_state(request: DriftRequest) -> Iterator[Desired]:
     no_history = request.ref is None and not in_git_work_tree(Path.cwd())
     if request.worktree or no_history:
         path = resolve_overlay(overlay)
+        _refuse_symlink_escape(overlay, path)
         root = _repo_root_or(path)
         label = _relative(path, root)
         desired = Desired(_render(renderer, path, label), label, "worktree")
@@ -279,6 +280,28 @@ def desired_state(request: DriftRequest) -> Iterator[Desired]:
 
 def _render(renderer: KustomizeRenderer, path: Path, label: str) -> list[Manifest]:
     return parse_manifests(renderer.build(path, label), f"render of {label}")
+
+
+def _refuse_symlink_escape(overlay: str, resolved: Path) -> None:
+    """An overlay named inside the repository must stay inside it once symlinks are followed: a
+    committed symlink to a folder elsewhere would render files Git does not hold."""
+    import os
+
+    from gitops_tool.adapters.project import find_project_root
+
+    try:
+        root = find_project_root()
+    except UserError:
+        return
+    given = Path(overlay)
+    for candidate in (given, root / given, root / "overlays" / given):
+        if candidate.is_dir():
+            named = Path(os.path.normpath(candidate.absolute()))
+            break
+    else:
+        return
+    if named.is_relative_to(root) and not resolved.is_relative_to(root):
+        raise UserError(f"overlay {overlay} leads outside the repository {root} (a symlink to {resolved})")
 
 
 def _overlay_in_repo(overlay: str, root: Path) -> Path:

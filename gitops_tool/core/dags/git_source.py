@@ -43,6 +43,7 @@ MIN_PERIOD_S = 1.0  # git-sync v4 accepts 10ms; polling a remote faster than eve
 
 _GO_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:ns|us|µs|ms|s|m|h))+")
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ns|us|µs|ms|s|m|h)")
+_GO_MAX_DURATION_NS = 2**63 - 1  # Go's time.Duration is an int64 of nanoseconds
 _UNIT_S = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
 _HOST = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?")
 _SCP_LIKE = re.compile(r"(?:([A-Za-z0-9._-]+)@)?([A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(?!/)(.+)")
@@ -187,9 +188,19 @@ def check_ref(ref: str) -> None:
 
 
 def check_period(period: str) -> None:
+    """A duration git-sync accepts: Go's ``time.ParseDuration`` syntax, within its int64
+    nanoseconds (about 2562047h), and not below ``MIN_PERIOD_S``."""
+    from fractions import Fraction
+
     if not _GO_DURATION.fullmatch(period):
         raise UserError(f"--period {period!r} is not a duration such as 60s, 5m or 1m30s")
-    seconds = sum(float(n) * _UNIT_S[u] for n, u in _DURATION_PART.findall(period))
+    parts = _DURATION_PART.findall(period)
+    nanoseconds = sum(Fraction(n) * Fraction(_UNIT_S[u]).limit_denominator(10**9) * 10**9 for n, u in parts)
+    if nanoseconds > _GO_MAX_DURATION_NS:
+        raise UserError(
+            f"--period {period!r} is longer than git-sync can read (Go durations end at about 2562047h)"
+        )
+    seconds = sum(float(n) * _UNIT_S[u] for n, u in parts)
     if seconds < MIN_PERIOD_S:
         raise UserError(
             f"--period {period!r} is below {MIN_PERIOD_S:g}s; the remote would be polled too often"

@@ -25,7 +25,13 @@ from gitops_tool.core.drift.model import (
     UnreadableScope,
 )
 from gitops_tool.core.drift.nodes import node_role_results
-from gitops_tool.core.drift.normalise import Explanation, live_matches, normalise_desired, project_live
+from gitops_tool.core.drift.normalise import (
+    Explanation,
+    live_matches,
+    live_secret_as_stored,
+    normalise_desired,
+    project_live,
+)
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, ObjectRef, group_of, kind_rank, ref_of
 from gitops_tool.errors import ValidationInputError
 
@@ -60,8 +66,11 @@ def compare(inp: DriftInput) -> DriftReport:
     desired, hooks = _index(inp.desired, inp.namespace or "", "desired manifests")
     report.hooks_skipped = hooks
     live_objects = [
-        o for o in inp.live if not (o.get("kind") == "Node" and group_of(str(o.get("apiVersion"))) == "")
+        live_secret_as_stored(o)
+        for o in inp.live
+        if not (o.get("kind") == "Node" and group_of(str(o.get("apiVersion"))) == "")
     ]
+    _refuse_duplicate_nodes(inp.nodes)
     live, _ = _index(live_objects, "", "live objects", skip_hooks=False)
     by_name: dict[tuple[str, str, str], list[ObjectRef]] = {}
     for ref in live:
@@ -103,6 +112,15 @@ def compare(inp: DriftInput) -> DriftReport:
             report.resources.extend(node_role_results(inp.node_roles, inp.nodes, inp.attribute))
     report.resources.sort(key=lambda r: (kind_rank(r.kind), r.kind, r.namespace, r.name))
     return report
+
+
+def _refuse_duplicate_nodes(nodes: Sequence[Manifest] | None) -> None:
+    seen: set[str] = set()
+    for node in nodes or ():
+        name = str((node.get("metadata") or {}).get("name", ""))
+        if name in seen:
+            raise ValidationInputError(f"live objects: Node {name} appears twice")
+        seen.add(name)
 
 
 def compare_object(

@@ -96,6 +96,25 @@ def normalise_scalar(value: Any, key: str, parent: str) -> Any:
     return value
 
 
+def string_data_as_data(data: Any, string_data: Any) -> dict[str, Any]:
+    """A Secret's ``data`` with its ``stringData`` merged in, base64-encoded, as the API server
+    stores it (``stringData`` wins)."""
+    merged = dict(data) if isinstance(data, Mapping) else {}
+    for k, v in (string_data if isinstance(string_data, Mapping) else {}).items():
+        if not is_empty(v):
+            merged[k] = base64.b64encode(str(v).encode()).decode()
+    return merged
+
+
+def live_secret_as_stored(obj: dict[str, Any]) -> dict[str, Any]:
+    """A live Secret written with ``stringData`` (a hand-made snapshot) as the server stores it."""
+    if obj.get("kind") != "Secret" or not obj.get("stringData"):
+        return obj
+    stored = {k: v for k, v in obj.items() if k != "stringData"}
+    stored["data"] = string_data_as_data(obj.get("data"), obj.get("stringData"))
+    return stored
+
+
 def normalise_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
     """What of ``obj`` is compared, in canonical form (see module doc)."""
     out: dict[str, Any] = {}
@@ -106,10 +125,7 @@ def normalise_desired(obj: Mapping[str, Any]) -> dict[str, Any]:
         if not is_empty(n):
             out[key] = n
     if obj.get("kind") == "Secret" and obj.get("stringData"):
-        data = dict(out.get("data") or {})
-        for k, v in (obj.get("stringData") or {}).items():
-            if not is_empty(v):
-                data[k] = base64.b64encode(str(v).encode()).decode()
+        data = string_data_as_data(out.get("data"), obj.get("stringData"))
         out.pop("stringData", None)
         if data:
             out["data"] = data
