@@ -14,7 +14,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from gitops_tool.adapters.kustomize import run_tool
+from gitops_tool.adapters.process import run_tool
 from gitops_tool.errors import UserError
 
 AIRFLOW_PYTHON_ENV = "GITOPS_TOOL_AIRFLOW_PYTHON"

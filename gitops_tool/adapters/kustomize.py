@@ -5,6 +5,9 @@ interpreter even when the virtualenv is not activated, so every machine renders 
 ``--kustomize`` or ``GITOPS_TOOL_KUSTOMIZE`` names another ``kustomize`` binary, for users who must
 match the kustomize version of their Argo CD. Never the machine's own ``kubectl``: on many machines
 it is an unrelated old build.
+
+The child runs through ``adapters/process.py`` with a memory limit (``GITOPS_TOOL_KUSTOMIZE_MEMORY_MB``,
+default 2048) and a time limit (``GITOPS_TOOL_KUSTOMIZE_TIMEOUT_S``, default 300).
 """
 
 from __future__ import annotations
@@ -12,15 +15,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
-from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
+from gitops_tool.adapters.process import kustomize_limits, run_tool
 from gitops_tool.errors import ExternalToolError, UserError
 
 KUSTOMIZE_ENV = "GITOPS_TOOL_KUSTOMIZE"
-_TIMEOUT_S = 300
 
 
 class KustomizeCommand(NamedTuple):
@@ -78,7 +79,7 @@ class KustomizeRenderer:
         """``kustomize build target``; ``label`` names the overlay in errors (defaults to the path)."""
         args = self.command.build_args(target)
         try:
-            return run_tool(args, f"kustomize could not render {label or target}")
+            return run_tool(args, f"kustomize could not render {label or target}", limits=kustomize_limits())
         except ExternalToolError as exc:
             raise ExternalToolError(
                 f"kustomize could not render {label or target}", args, exc.returncode, _explain(exc.stderr)
@@ -94,23 +95,3 @@ def _explain(stderr: str) -> str:
     if missing:
         return f"references a missing file or folder {missing.group(1)}"
     return stderr
-
-
-def run_tool(args: Sequence[str], summary: str, cwd: Path | None = None) -> str:
-    """Run an argument list (never a shell), returning stdout or raising ``ExternalToolError``."""
-    try:
-        proc = subprocess.run(
-            list(args),
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=_TIMEOUT_S,
-            check=False,
-        )
-    except FileNotFoundError:
-        raise ExternalToolError(summary, args, None, f"{args[0]} not found") from None
-    except subprocess.TimeoutExpired:
-        raise ExternalToolError(summary, args, None, f"timed out after {_TIMEOUT_S}s") from None
-    if proc.returncode != 0:
-        raise ExternalToolError(summary, args, proc.returncode, proc.stderr)
-    return proc.stdout

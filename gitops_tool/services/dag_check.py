@@ -6,7 +6,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from gitops_tool.adapters.kustomize import run_tool
+from gitops_tool.adapters.process import run_tool
 from gitops_tool.core.dag_findings import parse_ruff_json
 from gitops_tool.errors import UserError
 
