@@ -35,7 +35,14 @@ def _drift(run_cli: RunCli, config: Path, live: Path) -> tuple[int, dict[str, An
 def test_peer_pair_is_in_sync(run_cli: RunCli, config: str, live: str, kind: str) -> None:
     code, report, _ = _drift(run_cli, CASES / config, CASES / live)
     assert code == 0
-    assert report["summary"] == {"in_sync": 1, "modified": 0, "missing": 0, "extra": 0, "unknown": 0}
+    assert report["summary"] == {
+        "in_sync": 1,
+        "modified": 0,
+        "missing": 0,
+        "extra": 0,
+        "unknown": 0,
+        "unknown_scopes": 0,
+    }
     [resource] = report["resources"]
     assert (resource["kind"], resource["status"], resource["differences"]) == (kind, "in-sync", [])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,14 @@ def test_dry_run_create_stores_nothing_and_logs_read_as_text(api: KubeApiServer,
     client.create(pods, pod)
     assert seen == ["p"]
     assert client.get_text(api_path("", "v1", "pods", "airflow", "p") + "/log") == "line 1\n{not json\n"
+
+
+def test_an_error_quoting_a_secret_patch_hides_its_values(api: KubeApiServer, tmp_path: Path) -> None:
+    client = _client(api, tmp_path)
+    api.fail(422, method="PATCH", path="/api/v1/namespaces/airflow/secrets", quote_body=True)
+    patch = {"data": {"password": base64.b64encode(b"patched-secret-42").decode()}}
+    with pytest.raises(ClusterApiError) as err:
+        client.patch(api_path("", "v1", "secrets", "airflow", "s"), patch)
+    message = str(err.value)
+    assert "admission webhook denied the request" in message
+    assert "patched-secret-42" not in message and patch["data"]["password"] not in message

@@ -433,7 +433,7 @@ class KubeClient:
                     payload = _error_payload(answer.raw)
                     message = self._http_message(answer.status, payload, path)
                     raise ClusterApiError(
-                        redact_values(message, secret_values_of(body)),
+                        redact_values(message, _sent_secret_values(path, body)),
                         answer.status,
                         path,
                         is_status_object=payload.get("kind") == "Status",
@@ -588,6 +588,14 @@ def _limit_socket_wait(response: Any, seconds: float) -> None:
     sock = getattr(connection, "sock", None)
     if sock is not None:
         sock.settimeout(max(seconds, 0.001))
+
+
+def _sent_secret_values(path: str, body: Any) -> set[str]:
+    """The Secret values a request body carries: a Secret (or List of them), or a patch of one
+    (``.../secrets/NAME``), which need not name its kind."""
+    if isinstance(body, dict) and "/secrets" in path and "kind" not in body:
+        body = {**body, "kind": "Secret"}
+    return secret_values_of(body)
 
 
 def _error_payload(raw: bytes) -> dict[str, Any]:
