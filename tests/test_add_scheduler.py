@@ -254,8 +254,8 @@ def test_repo_option_from_another_folder(run_cli: RunCli, repo: Path, tmp_path: 
     assert commit_subject(repo) == f"{HA}: add scheduler-3"
 
 
-def test_overlay_option_accepts_the_short_name(run_cli: RunCli, repo: Path) -> None:
-    result = run_cli("add-scheduler", "3", "--overlay", "three-node-ha", "--repo", str(repo))
+def test_overlay_argument_accepts_the_short_name(run_cli: RunCli, repo: Path) -> None:
+    result = run_cli("add-scheduler", "3", "three-node-ha", "--repo", str(repo))
     assert result.code == 0, result.err
     assert commit_subject(repo) == f"{HA}: add scheduler-3"
 
@@ -349,7 +349,7 @@ def test_schedulers_lists_role_and_node(run_cli: RunCli, repo: Path) -> None:
 
 
 def test_schedulers_of_the_legacy_overlay(run_cli: RunCli, repo: Path) -> None:
-    result = run_cli("schedulers", "--overlay", "single-node-legacy", "--output", "json", "--repo", str(repo))
+    result = run_cli("schedulers", "list", "single-node-legacy", "--output", "json", "--repo", str(repo))
     assert result.code == 0, result.err
     (only,) = json.loads(result.out)["schedulers"]
     assert (only["name"], only["node"]) == ("airflow-scheduler-1", None)

@@ -94,9 +94,9 @@ def test_refuses_uncommitted_manifests_and_a_shared_overlay(repo: Path, run_cli:
     dirty = run_cli("upgrade-airflow", "2.11.1", cwd=repo)
     assert dirty.code == 2 and "uncommitted changes in the manifests: base/kustomization.yaml" in dirty.err
     git(repo, "checkout", "--", ".")
-    shared = run_cli("upgrade-airflow", "2.11.1", "--overlay", "overlays/three-node-ha", cwd=repo)
+    shared = run_cli("upgrade-airflow", "2.11.1", "overlays/three-node-ha", cwd=repo)
     assert shared.code == 2 and "upgrade them together with --all" in shared.err
-    both = run_cli("upgrade-airflow", "2.11.1", "--overlay", "overlays/three-node-ha", "--all", cwd=repo)
+    both = run_cli("upgrade-airflow", "2.11.1", "overlays/three-node-ha", "--all", cwd=repo)
     assert both.code == 2 and "not both" in both.err
     assert git(repo, "status", "--porcelain") == "" and len(git(repo, "log", "--format=%h").split()) == 1
 

@@ -1,4 +1,4 @@
-"""`gitops-tool backup now|list` and `restore` against the emulated API server.
+"""`gitops-tool backup now|list|restore` against the emulated API server.
 
 A small stand-in for the Job controller and kubelet (hooks on the emulated server) moves each Job
 from pending through running to its end and gives its pod a log.
@@ -139,7 +139,7 @@ def test_backup_now_reports_a_failed_job_with_its_last_log_line(
 
 def test_backup_without_the_component_says_how_to_enable_it(tmp_path: Path, run_cli: RunCli) -> None:
     with KubeApiServer([namespace()], token=CANARY_TOKEN) as api:
-        for args in (["backup", "now"], ["backup", "list"], ["restore", "airflow-x.dump", "--yes"]):
+        for args in (["backup", "now"], ["backup", "list"], ["backup", "restore", "airflow-x.dump", "--yes"]):
             result = run_cli(*args, *fast(api, tmp_path))
             assert result.code == 2
             assert "no CronJob airflow/airflow-db-backup: backups are not enabled" in result.err
@@ -172,9 +172,9 @@ def test_backup_list_reads_the_volume_through_a_job_and_removes_it(
 def test_restore_refuses_without_yes_before_any_request(
     api: KubeApiServer, tmp_path: Path, run_cli: RunCli
 ) -> None:
-    result = run_cli("restore", "airflow-20261127T020000Z.dump", *fast(api, tmp_path))
+    result = run_cli("backup", "restore", "airflow-20261127T020000Z.dump", *fast(api, tmp_path))
     assert result.code == 2 and "run again with --yes" in result.err
-    bad = run_cli("restore", "../../etc/passwd", "--yes", *fast(api, tmp_path))
+    bad = run_cli("backup", "restore", "../../etc/passwd", "--yes", *fast(api, tmp_path))
     assert bad.code == 2 and "not a backup file name" in bad.err
     assert api.requests == []
 
@@ -267,7 +267,13 @@ def test_restore_pauses_sync_stops_every_database_client_and_always_starts_them_
     )
     JobController(api, {"restore": RESTORE_LOG}, outcome=outcome)
     result = run_cli(
-        "restore", "airflow-20261127T020000Z.dump", "--yes", "--lock-timeout", "12", *fast(api, tmp_path)
+        "backup",
+        "restore",
+        "airflow-20261127T020000Z.dump",
+        "--yes",
+        "--lock-timeout",
+        "12",
+        *fast(api, tmp_path),
     )
     assert result.code == (0 if outcome == "Complete" else 2), result.err
     apps = "/apis/argoproj.io/v1alpha1/namespaces/argocd/applications"
@@ -312,7 +318,7 @@ def test_restore_that_does_not_finish_is_stopped_before_the_clients_start_again(
         ),
     )
     result = run_cli(
-        "restore", "airflow-20261127T020000Z.dump", "--yes", "--timeout", "1", *fast(api, tmp_path)
+        "backup", "restore", "airflow-20261127T020000Z.dump", "--yes", "--timeout", "1", *fast(api, tmp_path)
     )
     assert result.code == 2, result.err
     assert "did not finish within 1s" in result.err and "stopped and deleted" in result.err
@@ -338,7 +344,7 @@ def test_restore_refuses_a_cronjob_without_the_scripts(
     ]
     api.add(old)
     api.add_all(_clients())
-    result = run_cli("restore", "airflow-20261127T020000Z.dump", "--yes", *fast(api, tmp_path))
+    result = run_cli("backup", "restore", "airflow-20261127T020000Z.dump", "--yes", *fast(api, tmp_path))
     assert result.code == 2 and "let Argo CD sync the overlay first" in result.err
     assert writes(api) == []
 
@@ -368,7 +374,7 @@ def test_ctrl_c_during_a_restore_stops_the_job_then_starts_everything_again(
             _thread.interrupt_main()
 
     api.on_request(ctrl_c)
-    result = run_cli("restore", "airflow-20261127T020000Z.dump", "--yes", *fast(api, tmp_path))
+    result = run_cli("backup", "restore", "airflow-20261127T020000Z.dump", "--yes", *fast(api, tmp_path))
     assert interrupted and result.code == 130, result.err
     job_name = interrupted[0].removeprefix("job-name=")
     steps = [(w.method, w.path.rsplit("/", 1)[-1]) for w in writes(api)]

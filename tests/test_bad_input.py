@@ -96,7 +96,7 @@ def test_unsupported_kubernetes_version(run_cli: RunCli, tmp_path: Path, version
 def test_output_into_a_missing_folder(run_cli: RunCli, tmp_path: Path) -> None:
     _project(tmp_path, {"ok": {"kustomization.yaml": "resources: []\n"}})
     target = tmp_path / "no" / "such" / "out.yaml"
-    result = run_cli("render", "overlays/ok", "--output", str(target), cwd=tmp_path)
+    result = run_cli("render", "overlays/ok", "--output-file", str(target), cwd=tmp_path)
     assert result.code == 2
     _assert_one_line_error(result.err, "folder", "does not exist")
     assert not target.parent.exists()

@@ -46,8 +46,11 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "images": [["overlays/nope"], ["overlays/three-node-ha"]],
     "add-scheduler": [["0"], ["3", "--dry-run"]],
     "remove-scheduler": [["99", "--dry-run"]],
-    "schedulers": [[]],
-    "restore": [
+    "schedulers add": [["0"]],
+    "schedulers remove": [["99", "--dry-run"]],
+    "schedulers list": [[]],
+    "restore": [["airflow-20261127T020000Z.dump"]],
+    "backup restore": [
         ["airflow-20261127T020000Z.dump"],
         ["airflow-20261127T020000Z.dump", "--yes", "--kubeconfig", K],
     ],
@@ -67,7 +70,7 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "argocd app": [
         ["three-node-ha", "--repo-url", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"]
     ],
-    "secrets init": [["--kubeconfig", K], ["--output", str(REPO_ROOT / "secret.yaml")]],
+    "secrets init": [["--kubeconfig", K], ["--output-file", str(REPO_ROOT / "secret.yaml")]],
     "secrets rotate": [["--kubeconfig", K], ["--admin-passwords", "--database-password", "--kubeconfig", K]],
     "nodes check": [["--kubeconfig", K]],
     "nodes apply": [["--yes", "--kubeconfig", K]],
@@ -92,10 +95,10 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "dags status": [["--kubeconfig", K]],
     # Refusals only (a success would commit in this repository); the password must not come back.
     "dags source set": [
-        ["three-node-ha", "--repo", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"],
-        ["three-node-ha", "--repo", f"https://{CANARY_TOKEN}@git.example.com/x/y.git"],
-        ["three-node-ha", "--repo", f"https://git.example.com/x/y.git?private_token={CANARY_TOKEN}"],
-        ["single-node-legacy", "--repo", "https://git.example.com/x/y.git"],
+        ["three-node-ha", "--url", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"],
+        ["three-node-ha", "--url", f"https://{CANARY_TOKEN}@git.example.com/x/y.git"],
+        ["three-node-ha", "--url", f"https://git.example.com/x/y.git?private_token={CANARY_TOKEN}"],
+        ["single-node-legacy", "--url", "https://git.example.com/x/y.git"],
     ],
     "dags source show": [["three-node-ha"], ["three-node-ha", "--output", "json"], ["nope"]],
     "migrate plan": [["--kubeconfig", K]],
@@ -184,11 +187,11 @@ def test_secrets_file_is_0600_outside_the_work_tree_and_refused_inside(
 ) -> None:
     target = tmp_path / "out" / "airflow-secrets.yaml"
     target.parent.mkdir()
-    result = run_cli("secrets", "init", "--output", str(target), cwd=tmp_path)
+    result = run_cli("secrets", "init", "--output-file", str(target), cwd=tmp_path)
     assert result.code == 0, result.err
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     values = [base64.b64decode(v).decode() for v in yaml.safe_load(target.read_text())["data"].values()]
     assert values and all(v not in result.out + result.err for v in values)
-    inside = run_cli("secrets", "init", "--output", str(REPO_ROOT / "secret.yaml"), cwd=REPO_ROOT)
+    inside = run_cli("secrets", "init", "--output-file", str(REPO_ROOT / "secret.yaml"), cwd=REPO_ROOT)
     assert inside.code == 2 and "work tree" in inside.err
     assert not (REPO_ROOT / "secret.yaml").exists()

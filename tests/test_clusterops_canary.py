@@ -204,7 +204,7 @@ def test_a_silent_server_times_out_with_one_line(tmp_path: Path, run_cli: RunCli
 
 def test_the_secret_written_to_a_file_is_not_printed(tmp_path: Path, run_cli: RunCli) -> None:
     target = tmp_path / "s.yaml"
-    result = run_cli("secrets", "init", "--output", str(target), cwd=tmp_path)
+    result = run_cli("secrets", "init", "--output-file", str(target), cwd=tmp_path)
     assert result.code == 0
     values = [base64.b64decode(v).decode() for v in yaml.safe_load(target.read_text())["data"].values()]
     assert all(v not in result.out + result.err for v in values)

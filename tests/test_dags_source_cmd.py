@@ -70,7 +70,7 @@ def test_show_marks_the_shipped_placeholder(run_cli: RunCli, repo: Path) -> None
 def test_set_then_show_then_update_in_place_rolls_the_deployment(run_cli: RunCli, repo: Path) -> None:
     before = _rendered(run_cli, repo)
     old_name = _git_sync_configmap(before)["metadata"]["name"]
-    result = run_cli("dags", "source", "set", "three-node-ha", "--repo", REPO, "--ref", "prod", cwd=repo)
+    result = run_cli("dags", "source", "set", "three-node-ha", "--url", REPO, "--ref", "prod", cwd=repo)
     assert result.code == 0, result.err
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "2"
     assert committed_paths(repo) == [KFILE]
@@ -90,7 +90,7 @@ def test_set_then_show_then_update_in_place_rolls_the_deployment(run_cli: RunCli
     # Set again: the same patch entry is updated, not a second one added; comments stay.
     text_before = (repo / KFILE).read_text()
     assert "# Who may reach the LoadBalancers" in text_before
-    result = run_cli("dags", "source", "set", "three-node-ha", "--repo", REPO, "--period", "5m", cwd=repo)
+    result = run_cli("dags", "source", "set", "three-node-ha", "--url", REPO, "--period", "5m", cwd=repo)
     assert result.code == 0, result.err
     assert commit_subject(repo) == f"{HA}: git-sync source (period)"
     kustomization = yaml.safe_load((repo / KFILE).read_text())
@@ -108,11 +108,11 @@ def test_set_then_show_then_update_in_place_rolls_the_deployment(run_cli: RunCli
 
 def test_ssh_urls_once_git_sync_ssh_is_enabled(run_cli: RunCli, repo: Path) -> None:
     scp = "git@github.com:acme/airflow-dags.git"
-    refused = run_cli("dags", "source", "set", "three-node-ha", "--repo", scp, cwd=repo)
+    refused = run_cli("dags", "source", "set", "three-node-ha", "--url", scp, cwd=repo)
     assert refused.code == 2
     assert "gitops-tool components enable git-sync-ssh" in refused.err
     assert run_cli("components", "enable", "git-sync-ssh", "three-node-ha", cwd=repo).code == 0
-    result = run_cli("dags", "source", "set", "three-node-ha", "--repo", scp, cwd=repo)
+    result = run_cli("dags", "source", "set", "three-node-ha", "--url", scp, cwd=repo)
     assert result.code == 0, result.err
     assert _show(run_cli, repo)["repo"] == scp
 
@@ -120,21 +120,21 @@ def test_ssh_urls_once_git_sync_ssh_is_enabled(run_cli: RunCli, repo: Path) -> N
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["single-node-legacy", "--repo", REPO], "gitops-tool components enable git-sync single-node-legacy"),
-        (["three-node-ha", "--repo", f"https://deploy:{SECRET}@github.com/acme/d.git"], "credentials"),
-        (["three-node-ha", "--repo", f"https://{SECRET}@github.com/acme/d.git"], "credentials"),
-        (["three-node-ha", "--repo", f"https://github.com/acme/d.git?token={SECRET}"], "query string"),
-        (["three-node-ha", "--repo", "http://github.com/acme/d.git"], "https://"),
-        (["three-node-ha", "--repo", "ftp://github.com/acme/d.git"], "ftp URLs are not supported"),
-        (["three-node-ha", "--repo", "ssh://git@github.com/acme/d.git"], "git-sync-ssh"),
-        (["three-node-ha", "--repo", "/srv/dags.git"], "not a URL git-sync is set up for"),
-        (["three-node-ha", "--repo", REPO, "--period", "60"], "not a duration"),
-        (["three-node-ha", "--repo", REPO, "--period", "1 m"], "not a duration"),
-        (["three-node-ha", "--repo", REPO, "--period", "10ms"], "below 1s"),
-        (["three-node-ha", "--repo", REPO, "--ref", "-x"], "not a branch, tag or commit"),
-        (["three-node-ha", "--repo", PLACEHOLDER_REPO, "--ref", "main"], "nothing to change"),
-        (["three-node-ha"], "--repo URL"),
-        (["nope", "--repo", REPO], "unknown overlay nope"),
+        (["single-node-legacy", "--url", REPO], "gitops-tool components enable git-sync single-node-legacy"),
+        (["three-node-ha", "--url", f"https://deploy:{SECRET}@github.com/acme/d.git"], "credentials"),
+        (["three-node-ha", "--url", f"https://{SECRET}@github.com/acme/d.git"], "credentials"),
+        (["three-node-ha", "--url", f"https://github.com/acme/d.git?token={SECRET}"], "query string"),
+        (["three-node-ha", "--url", "http://github.com/acme/d.git"], "https://"),
+        (["three-node-ha", "--url", "ftp://github.com/acme/d.git"], "ftp URLs are not supported"),
+        (["three-node-ha", "--url", "ssh://git@github.com/acme/d.git"], "git-sync-ssh"),
+        (["three-node-ha", "--url", "/srv/dags.git"], "not a URL git-sync is set up for"),
+        (["three-node-ha", "--url", REPO, "--period", "60"], "not a duration"),
+        (["three-node-ha", "--url", REPO, "--period", "1 m"], "not a duration"),
+        (["three-node-ha", "--url", REPO, "--period", "10ms"], "below 1s"),
+        (["three-node-ha", "--url", REPO, "--ref", "-x"], "not a branch, tag or commit"),
+        (["three-node-ha", "--url", PLACEHOLDER_REPO, "--ref", "main"], "nothing to change"),
+        (["three-node-ha"], "--url URL"),
+        (["nope", "--url", REPO], "unknown overlay nope"),
     ],
 )
 def test_refusals_are_one_line_change_nothing_and_never_echo_the_secret(
@@ -162,7 +162,7 @@ def test_validate_warns_about_the_placeholder_but_passes(run_cli: RunCli, repo: 
     warnings = [line for line in result.err.splitlines() if line.startswith("warning: ")]
     assert warnings == [
         f"warning: {HA}: git-sync still syncs the placeholder {PLACEHOLDER_REPO}; "
-        "set yours: gitops-tool dags source set three-node-ha --repo URL"
+        "set yours: gitops-tool dags source set three-node-ha --url URL"
     ]
 
 
@@ -255,7 +255,7 @@ def test_subdir_points_both_settings_configmaps_at_it_then_resets_to_the_root(
     assert validated.code == 0, validated.out + validated.err
 
     # Again with the repository: the patches are updated in place, not added twice.
-    result = run_cli("dags", "source", "set", "--repo", REPO, "--subdir", "flows", cwd=repo)
+    result = run_cli("dags", "source", "set", "--url", REPO, "--subdir", "flows", cwd=repo)
     assert result.code == 0, result.err
     kustomization = yaml.safe_load((repo / KFILE).read_text())
     names = [p["target"]["name"] for p in kustomization["patches"] if p["target"]["kind"] == "ConfigMap"]
@@ -314,5 +314,5 @@ def test_subdir_with_other_source_values_still_needs_the_repository(run_cli: Run
     before = repo_state(repo)
     result = run_cli("dags", "source", "set", "--subdir", "dags", "--ref", "prod", cwd=repo)
     assert result.code == 2
-    assert "--repo URL" in result.err
+    assert "--url URL" in result.err
     assert repo_state(repo) == before

@@ -184,7 +184,7 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
         "3 node(s) didn't match Pod's node affinity/selector."
     ]
     assert "node-2: 2 schedulers on one node" in results["schedulers"].items[0]
-    assert results["node labels"].hint == "gitops-tool nodes apply --overlay overlays/three-node-ha --yes"
+    assert results["node labels"].hint == "gitops-tool nodes apply overlays/three-node-ha --yes"
     assert results["PVCs bound"].items == ["airflow-dags: Pending"]
     assert results["NFS write/read test"].detail == "test-nfs-pod Failed: exit code 1 (Error)"
     assert results["NFS server and provisioner"].items == ["Deployment/nfs-client-provisioner: 0/1 ready"]

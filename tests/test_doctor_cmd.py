@@ -110,7 +110,7 @@ def _overlay(tmp_path: Path) -> list[str]:
     (overlay / "node-roles.yaml").write_text(
         "roles: {management: node-1, scheduler-1: node-2, scheduler-2: node-3}\n"
     )
-    return ["--overlay", str(overlay)]
+    return [str(overlay)]
 
 
 def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: Path, run_cli: RunCli) -> None:

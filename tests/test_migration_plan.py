@@ -50,7 +50,7 @@ def test_plan_on_a_legacy_cluster_has_everything_to_do() -> None:
     assert [s.status for s in steps] == ["todo", "todo", "todo", "todo", "todo", "check"]
     text = plan_text(steps)
     assert "[ ] 1. Back up the metadata DB\n      gitops-tool backup now" in text
-    assert "gitops-tool nodes apply --overlay overlays/three-node-ha --yes" in text
+    assert "gitops-tool nodes apply overlays/three-node-ha --yes" in text
     assert "from overlays/single-node-legacy to overlays/three-node-ha" in text
 
 

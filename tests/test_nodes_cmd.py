@@ -24,7 +24,7 @@ def _overlay(tmp_path: Path) -> str:
 def test_check_passes_on_a_labelled_cluster_with_gets_only(tmp_path: Path, run_cli: RunCli) -> None:
     nodes = [node("node-1", "management"), node("node-2", "scheduler-1"), node("node-3", "scheduler-2")]
     with KubeApiServer(nodes, token=CANARY_TOKEN) as api:
-        result = run_cli("nodes", "check", "--overlay", _overlay(tmp_path), *kube_args(api, tmp_path))
+        result = run_cli("nodes", "check", _overlay(tmp_path), *kube_args(api, tmp_path))
         assert result.code == 0, result.err
         assert "node labels match" in result.out
         assert calls(api) == [("GET", "/api/v1/nodes")]
@@ -38,7 +38,7 @@ def test_check_lists_every_mismatch_and_exits_1(tmp_path: Path, run_cli: RunCli)
         node("node-8", "gpu"),
     ]
     with KubeApiServer(nodes, token=CANARY_TOKEN) as api:
-        result = run_cli("nodes", "check", "--overlay", _overlay(tmp_path), *kube_args(api, tmp_path))
+        result = run_cli("nodes", "check", _overlay(tmp_path), *kube_args(api, tmp_path))
         assert result.code == 1, result.err
         assert result.out.splitlines() == [
             "note: node-8 carries role gpu, which overlays/ha does not map (left alone)",
@@ -54,7 +54,7 @@ def test_check_lists_every_mismatch_and_exits_1(tmp_path: Path, run_cli: RunCli)
 def test_apply_is_a_dry_run_without_yes(tmp_path: Path, run_cli: RunCli) -> None:
     nodes = [node("node-1"), node("node-2", "scheduler-2"), node("node-3", "scheduler-1")]
     with KubeApiServer(nodes, token=CANARY_TOKEN) as api:
-        result = run_cli("nodes", "apply", "--overlay", _overlay(tmp_path), *kube_args(api, tmp_path))
+        result = run_cli("nodes", "apply", _overlay(tmp_path), *kube_args(api, tmp_path))
         assert result.code == 0, result.err
         assert result.out.splitlines() == [
             "dry run: 3 change(s) planned (run again with --yes to apply):",
@@ -73,9 +73,7 @@ def test_apply_yes_patches_only_the_role_label(tmp_path: Path, run_cli: RunCli) 
         node("old", "management"),
     ]
     with KubeApiServer(nodes, token=CANARY_TOKEN) as api:
-        result = run_cli(
-            "nodes", "apply", "--overlay", _overlay(tmp_path), "--yes", *kube_args(api, tmp_path)
-        )
+        result = run_cli("nodes", "apply", _overlay(tmp_path), "--yes", *kube_args(api, tmp_path))
         assert result.code == 0, result.err
         assert [(r.method, r.path, r.body) for r in writes(api)] == [
             ("PATCH", "/api/v1/nodes/node-1", {"metadata": {"labels": {LABEL: "management"}}}),
@@ -84,17 +82,15 @@ def test_apply_yes_patches_only_the_role_label(tmp_path: Path, run_cli: RunCli) 
         assert api.get_object("Node", "", "node-1")["metadata"]["labels"][LABEL] == "management"  # type: ignore[index]
         old_labels = api.get_object("Node", "", "old")["metadata"]["labels"]  # type: ignore[index]
         assert old_labels == {"kubernetes.io/hostname": "old"}
-        again = run_cli("nodes", "apply", "--overlay", _overlay(tmp_path), "--yes", *kube_args(api, tmp_path))
+        again = run_cli("nodes", "apply", _overlay(tmp_path), "--yes", *kube_args(api, tmp_path))
         assert again.code == 0 and "nothing to do" in again.out
-        check = run_cli("nodes", "check", "--overlay", _overlay(tmp_path), *kube_args(api, tmp_path))
+        check = run_cli("nodes", "check", _overlay(tmp_path), *kube_args(api, tmp_path))
         assert check.code == 0
 
 
 def test_apply_refuses_when_a_mapped_node_is_missing(tmp_path: Path, run_cli: RunCli) -> None:
     with KubeApiServer([node("node-1"), node("node-2")], token=CANARY_TOKEN) as api:
-        result = run_cli(
-            "nodes", "apply", "--overlay", _overlay(tmp_path), "--yes", *kube_args(api, tmp_path)
-        )
+        result = run_cli("nodes", "apply", _overlay(tmp_path), "--yes", *kube_args(api, tmp_path))
         assert result.code == 2
         assert "mapped node(s) not in the cluster: node-3 (scheduler-2)" in result.err
         assert writes(api) == []
@@ -106,10 +102,10 @@ def test_overlay_without_mapping_and_the_shipped_overlays(
     overlay = tmp_path / "o"
     overlay.mkdir()
     (overlay / "kustomization.yaml").write_text("resources: []\n")
-    result = run_cli("nodes", "check", "--overlay", str(overlay), "--kubeconfig", str(tmp_path / "none"))
+    result = run_cli("nodes", "check", str(overlay), "--kubeconfig", str(tmp_path / "none"))
     assert result.code == 2 and "has no node-roles.yaml" in result.err
     nodes = [node("node-1", "management"), node("node-2", "scheduler-1"), node("node-3", "scheduler-2")]
     with KubeApiServer(nodes, token=CANARY_TOKEN) as api:
         for shipped in ("overlays/three-node-ha", "overlays/single-node-legacy"):
-            result = run_cli("nodes", "check", "--overlay", shipped, *kube_args(api, tmp_path), cwd=repo_root)
+            result = run_cli("nodes", "check", shipped, *kube_args(api, tmp_path), cwd=repo_root)
             assert result.code == 0, (shipped, result.out, result.err)

@@ -20,7 +20,7 @@ def test_render_prints_the_overlay(run_cli: RunCli, repo_root: Path) -> None:
 def test_render_output_is_written_atomically(run_cli: RunCli, repo_root: Path, tmp_path: Path) -> None:
     target = tmp_path / "out.yaml"
     target.write_text("old\n")
-    result = run_cli("render", "overlays/three-node-ha", "--output", str(target), cwd=repo_root)
+    result = run_cli("render", "overlays/three-node-ha", "--output-file", str(target), cwd=repo_root)
     assert result.code == 0, result.err
     assert "kind: Namespace" in target.read_text()
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
@@ -40,17 +40,24 @@ def test_fast_render_path_parses_only_plain_forms() -> None:
     from gitops_tool.cli.entry import parse_fast_render
 
     assert parse_fast_render(["render", "o"]) == {"overlay": "o", "output": None, "kustomize": None}
-    assert parse_fast_render(["render", "-o", "f", "o", "--kustomize=k"]) == {
+    assert parse_fast_render(["render", "--output-file", "f", "o", "--kustomize=k"]) == {
         "overlay": "o",
         "output": "f",
         "kustomize": "k",
+    }
+    assert parse_fast_render(["render", "o", "-o", "yaml"]) == {
+        "overlay": "o",
+        "output": None,
+        "kustomize": None,
     }
     for argv in (
         ["render"],
         ["render", "--help"],
         ["render", "o", "p"],
-        ["render", "o", "--output"],
-        ["render", "o", "-o", "a", "-o", "b"],
+        ["render", "o", "--output-file"],
+        ["render", "o", "--output-file", "a", "--output-file", "b"],
+        ["render", "o", "-o", "json"],
+        ["render", "o", "-o", "old-spelling-of-a-file.yaml"],
         ["render", "o", "--bogus"],
         ["validate", "o"],
     ):

@@ -65,13 +65,13 @@ def test_scheduler_listed_but_folder_missing_counts_as_present(run_cli: RunCli, 
 
 
 def test_unknown_overlay(run_cli: RunCli, repo: Path) -> None:
-    message = _refused(run_cli, repo, "add-scheduler", "3", "--overlay", "overlays/five-node")
+    message = _refused(run_cli, repo, "add-scheduler", "3", "overlays/five-node")
     assert message.startswith("unknown overlay overlays/five-node")
 
 
 def test_legacy_overlay_is_single_scheduler_by_design(run_cli: RunCli, repo: Path) -> None:
     for command in ("add-scheduler", "remove-scheduler"):
-        message = _refused(run_cli, repo, command, "2", "--overlay", "overlays/single-node-legacy")
+        message = _refused(run_cli, repo, command, "2", "overlays/single-node-legacy")
         assert "single-scheduler by design" in message
         assert "overlays/single-node-legacy" in message
 

@@ -4,7 +4,7 @@ from typing import Annotated
 
 import typer
 
-from gitops_tool.errors import UserError
+from gitops_tool.cli import options
 
 argocd_app = typer.Typer(
     help="Argo CD objects for this repository and its forks.", no_args_is_help=True, rich_markup_mode=None
@@ -21,7 +21,14 @@ def register(app: typer.Typer) -> None:
     "| kubectl apply -n argocd -f -",
 )
 def app_command(
-    overlay: Annotated[str, typer.Argument(help="Overlay name or folder, e.g. three-node-ha.")],
+    overlay: Annotated[
+        str,
+        typer.Argument(
+            metavar="OVERLAY",
+            help="Overlay name or folder, e.g. three-node-ha.",
+            autocompletion=options.complete_overlay,
+        ),
+    ],
     *,
     repo_url: Annotated[
         str,
@@ -35,7 +42,7 @@ def app_command(
             "--with-project", help="Also print the AppProject, accepting only --repo-url as source."
         ),
     ] = False,
-    output: Annotated[str, typer.Option("--output", "-o", help="Output format: yaml or json.")] = "yaml",
+    output: options.YamlOrJson = "yaml",
 ) -> int:
     """Print an Argo CD Application that syncs OVERLAY from a fork of this repository."""
     import json
@@ -44,8 +51,6 @@ def app_command(
 
     from gitops_tool.services.argocd import fork_application
 
-    if output not in ("yaml", "json"):
-        raise UserError(f"unknown --output {output!r}: use yaml or json")
     objects = fork_application(
         overlay, repo_url=repo_url, revision=revision, name=name, with_project=with_project
     )

@@ -1,10 +1,11 @@
-"""``gitops-tool backup enable|disable|now|list`` and ``gitops-tool restore FILE --yes``."""
+"""``gitops-tool backup enable|disable|now|list|restore`` (``gitops-tool restore`` is the old spelling
+of ``backup restore``, kept one release)."""
 
 from typing import Annotated
 
 import typer
 
-from gitops_tool.cli import options
+from gitops_tool.cli import deprecation, options
 from gitops_tool.cli.components import component_options, report_change
 from gitops_tool.errors import UserError
 
@@ -22,7 +23,15 @@ Poll = Annotated[
 
 def register(app: typer.Typer) -> None:
     app.add_typer(backup_app, name="backup")
-    app.command("restore", epilog="Example: gitops-tool restore airflow-20261127T020000Z.dump --yes")(restore)
+    backup_app.command(
+        "restore", epilog="Example: gitops-tool backup restore airflow-20261127T020000Z.dump --yes"
+    )(restore)
+    app.command(
+        "restore",
+        hidden=True,
+        help=f"{deprecation.DEPRECATED} use `gitops-tool backup restore`.",
+        epilog="Example: gitops-tool backup restore airflow-20261127T020000Z.dump --yes",
+    )(restore)
 
 
 @backup_app.command("now", epilog="Example: gitops-tool backup now --context prod")
@@ -45,7 +54,8 @@ def now(
 
 
 @backup_app.command("list", epilog="Example: gitops-tool backup list --context prod")
-def list_(
+def list_(  # noqa: PLR0917 - Typer maps parameters to options
+    output: options.OutputFormat = "text",
     timeout: Timeout = 300.0,
     poll_interval: Poll = 2.0,
     kubeconfig: options.Kubeconfig = None,
@@ -60,7 +70,16 @@ def list_(
 
     with open_cluster(kubeconfig, context, request_timeout) as client, progress("backup list") as report:
         files = backup.list_backups(client, backup.Waiting(timeout=timeout, poll=poll_interval), report)
-    typer.echo(listing_text(files))
+    if output == "json":
+        import json
+
+        rows = [
+            {"name": f.name, "size": f.size, "modified": f.modified.strftime("%Y-%m-%dT%H:%M:%SZ")}
+            for f in files
+        ]
+        typer.echo(json.dumps({"backups": rows}, indent=2))
+    else:
+        typer.echo(listing_text(files))
     return 0
 
 
@@ -120,6 +139,7 @@ def disable(
 
 
 def restore(  # noqa: PLR0917 - Typer maps parameters to options
+    ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="A backup file name from `gitops-tool backup list`.")],
     yes: Annotated[
         bool, typer.Option("--yes", "-y", help="Really replace the metadata DB with this backup.")
@@ -147,6 +167,8 @@ def restore(  # noqa: PLR0917 - Typer maps parameters to options
     bounded lock waits, then starts what it stopped again, however the restore ends."""
     from gitops_tool.core.backup_jobs import check_backup_file
 
+    if ctx.parent is not None and ctx.parent.parent is None:  # `gitops-tool restore`, the old spelling
+        deprecation.warn("`gitops-tool restore`", "`gitops-tool backup restore`")
     check_backup_file(file)
     if not yes:
         raise UserError(
@@ -169,6 +191,6 @@ def restore(  # noqa: PLR0917 - Typer maps parameters to options
     if result.safety_dump:
         typer.echo(
             f"the database as it was is kept in {result.safety_dump}; "
-            f"to go back: gitops-tool restore {result.safety_dump} --yes"
+            f"to go back: gitops-tool backup restore {result.safety_dump} --yes"
         )
     return 0

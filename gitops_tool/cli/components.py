@@ -28,15 +28,18 @@ def register(app: typer.Typer) -> None:
 @components_app.command("list", epilog="Example: gitops-tool components list three-node-ha --output json")
 def list_(
     overlay: Annotated[
-        str | None, typer.Argument(metavar="[OVERLAY]", help="One overlay (default: every overlay).")
+        str | None,
+        typer.Argument(
+            metavar="[OVERLAY]",
+            help="Overlay name or folder (default: every overlay).",
+            autocompletion=options.complete_overlay,
+        ),
     ] = None,
     output: options.OutputFormat = "text",
 ) -> int:
     """Each component with what it does and whether each overlay enables it."""
     from gitops_tool.services.components import list_states
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
     states = list_states(overlay)
     if output == "json":
         typer.echo(json.dumps({"components": [asdict(s) for s in states]}, indent=2))

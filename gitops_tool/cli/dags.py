@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitops_tool.cli import options
+from gitops_tool.cli import deprecation, options
 from gitops_tool.core.conventions import DEFAULT_OVERLAY, NAMESPACE
 from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, UserError
 
@@ -112,8 +112,9 @@ def rollback(  # noqa: PLR0917 - Typer passes every option positionally
     return EXIT_OK
 
 
-@dags_app.command("status", epilog="Example: gitops-tool dags status --context prod")
+@dags_app.command("status", epilog="Example: gitops-tool dags status --context prod --output json")
 def status(  # noqa: PLR0917 - Typer passes every option positionally
+    output: options.OutputFormat = "text",
     namespace: Namespace = NAMESPACE,
     timeout: Timeout = 300.0,
     image: Image = None,
@@ -127,7 +128,17 @@ def status(  # noqa: PLR0917 - Typer passes every option positionally
 
     target = _target(kubeconfig, context, request_timeout, namespace, timeout, image)
     outcome = dags.status(target)
-    typer.echo(format_status(outcome))
+    if output == "json":
+        from dataclasses import asdict
+
+        document = {
+            "consistent": outcome.consistent,
+            "schedulers_found": outcome.schedulers_found,
+            "views": [asdict(view) for view in outcome.views],
+        }
+        typer.echo(json.dumps(document, indent=2))
+    else:
+        typer.echo(format_status(outcome))
     return EXIT_OK if outcome.consistent else EXIT_FINDINGS
 
 
@@ -138,14 +149,12 @@ source_app = typer.Typer(
 )
 dags_app.add_typer(source_app, name="source")
 
-SourceOverlay = Annotated[
-    str, typer.Argument(metavar="[OVERLAY]", help="The overlay, e.g. three-node-ha (default: the HA one).")
-]
+SourceOverlay = options.Overlay
 
 
 @source_app.command("show", epilog="Example: gitops-tool dags source show three-node-ha --output json")
 def source_show(
-    overlay: SourceOverlay = DEFAULT_OVERLAY,
+    overlay: SourceOverlay = None,
     output: options.OutputFormat = "text",
     kustomize: options.Kustomize = None,
 ) -> int:
@@ -154,9 +163,7 @@ def source_show(
     from gitops_tool.core.dags.git_source import SETTINGS_CONFIGMAPS, redact
     from gitops_tool.services.dags_source import show
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
-    shown = show(overlay, kustomize=kustomize)
+    shown = show(overlay or DEFAULT_OVERLAY, kustomize=kustomize)
     values = shown.rendered.source.given()
     if "repo" in values:
         values["repo"] = redact(values["repo"])
@@ -172,7 +179,7 @@ def source_show(
         return EXIT_OK
     typer.echo(f"{shown.overlay} (ConfigMap {shown.rendered.configmap})")
     for key, value in values.items():
-        mark = "   (placeholder: set yours with `gitops-tool dags source set`)"
+        mark = "   (placeholder: set yours with `gitops-tool dags source set --url`)"
         text = value or ("(the repository's root)" if key == "subdir" else value)
         typer.echo(f"  {key + ':':<10}{text}{mark if key == 'repo' and shown.rendered.placeholder else ''}")
     for name, folder in zip(SETTINGS_CONFIGMAPS, shown.rendered.dags_folders, strict=True):
@@ -182,13 +189,21 @@ def source_show(
 
 @source_app.command(
     "set",
-    epilog="Example: gitops-tool dags source set three-node-ha --repo https://github.com/acme/dags.git",
+    epilog="Example: gitops-tool dags source set three-node-ha --url https://github.com/acme/dags.git",
 )
 def source_set(  # noqa: PLR0917 - Typer maps parameters to options
-    overlay: SourceOverlay = DEFAULT_OVERLAY,
-    repo: Annotated[
-        str, typer.Option("--repo", help="https://HOST/PATH (ssh:// or git@HOST:PATH with git-sync-ssh).")
+    overlay: SourceOverlay = None,
+    url: Annotated[
+        str, typer.Option("--url", help="https://HOST/PATH (ssh:// or git@HOST:PATH with git-sync-ssh).")
     ] = "",
+    old_url: Annotated[
+        str | None,
+        typer.Option(
+            "--repo",
+            hidden=True,
+            help=f"{deprecation.DEPRECATED} use --url (--repo is the local repository everywhere).",
+        ),
+    ] = None,
     ref: Annotated[str | None, typer.Option("--ref", help="Branch, tag or commit.")] = None,
     period: Annotated[
         str | None, typer.Option("--period", help="Time between syncs, e.g. 60s or 5m.")
@@ -214,8 +229,14 @@ def source_set(  # noqa: PLR0917 - Typer maps parameters to options
     from gitops_tool.services.components import ComponentOptions
     from gitops_tool.services.dags_source import set_source
 
-    opts = ComponentOptions((overlay,), not no_commit, normalise_version(kubernetes_version), kustomize)
-    result = set_source(Source(repo or None, ref, period, username, subdir), opts)
+    if old_url is not None:
+        if url:
+            raise UserError("give the DAG repository once, as --url (--repo is its old spelling)")
+        deprecation.warn("`dags source set --repo URL`", "--url URL")
+        url = old_url
+    target = overlay or DEFAULT_OVERLAY
+    opts = ComponentOptions((target,), not no_commit, normalise_version(kubernetes_version), kustomize)
+    result = set_source(Source(url or None, ref, period, username, subdir), opts)
     change = result.change
     typer.echo(
         f"commit {change.commit[:12]}: {change.message}" if change.commit else "not committed (--no-commit)"

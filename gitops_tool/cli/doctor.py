@@ -4,19 +4,18 @@ import json
 
 import typer
 
-from gitops_tool.cli import options
+from gitops_tool.cli import deprecation, options
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
-from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, UserError
+from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "doctor", epilog="Example: gitops-tool doctor --context prod --overlay overlays/three-node-ha"
-    )(doctor)
+    app.command("doctor", epilog="Example: gitops-tool doctor three-node-ha --context prod")(doctor)
 
 
-def doctor(
-    overlay: options.Overlay = DEFAULT_OVERLAY,
+def doctor(  # noqa: PLR0917 - Typer maps parameters to options
+    overlay: options.Overlay = None,
+    old_overlay: options.OldOverlay = None,
     output: options.OutputFormat = "text",
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
@@ -28,10 +27,9 @@ def doctor(
     from gitops_tool.services.cluster_access import open_cluster
     from gitops_tool.services.doctor import diagnose
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
+    chosen = deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY
     with open_cluster(kubeconfig, context, request_timeout) as client:
-        results = diagnose(client, overlay)
+        results = diagnose(client, chosen)
     if output == "json":
         typer.echo(json.dumps({"checks": report_json(results)}, indent=2))
     else:

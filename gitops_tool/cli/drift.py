@@ -13,9 +13,8 @@ import typer
 from typer.core import TyperGroup
 
 from gitops_tool.cli import options
-from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, ClusterError, UserError
+from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, ClusterError
 
-_FORMATS = ("text", "json", "markdown")
 _SUMMARY = "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."
 _AUDIT = "audit"
 
@@ -49,9 +48,7 @@ def register(app: typer.Typer) -> None:
     "examples/live/three-node-ha.yaml   (then: gitops-tool drift adopt --help)",
 )
 def drift(  # noqa: PLR0917 - Typer reads the options from the signature
-    overlay: Annotated[
-        str | None, typer.Argument(help="Overlay folder (default: overlays/three-node-ha).")
-    ] = None,
+    overlay: options.Overlay = None,
     ref: Annotated[
         str | None, typer.Option("--ref", help="Git revision to render the overlay at (default: HEAD).")
     ] = None,
@@ -75,7 +72,7 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
         str | None,
         typer.Option("--ignore-file", help="More ignoreDifferences rules (Argo CD format), YAML or JSON."),
     ] = None,
-    output: Annotated[str, typer.Option("--output", "-o", help="text, json or markdown.")] = "text",
+    output: options.TextJsonMarkdown = "text",
     show_in_sync: Annotated[bool, typer.Option("--show-in-sync", help="List in-sync resources too.")] = False,
     request_timeout: options.RequestTimeout = 30.0,
     allow_partial: Annotated[
@@ -131,8 +128,6 @@ def drift(  # noqa: PLR0917 - Typer reads the options from the signature
     from gitops_tool.core.drift.model import DriftReport
     from gitops_tool.services.drift import DriftRequest, run_drift
 
-    if output not in _FORMATS:
-        raise UserError(f"unknown --output {output!r}: use text, json or markdown")
     request = DriftRequest(
         overlay=overlay,
         ref=ref,
@@ -193,7 +188,7 @@ def _quiet(_message: str) -> None:
     "--only Deployment/airflow/airflow-scheduler-1 --dry-run   (then without --dry-run: one commit)",
 )
 def adopt(  # noqa: PLR0917 - Typer reads the options from the signature
-    overlay: Annotated[str, typer.Argument(help="The overlay to write the live changes into.")],
+    overlay: options.RequiredOverlay,
     live_file: _LiveFile = None,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,

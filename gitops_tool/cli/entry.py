@@ -43,7 +43,8 @@ from gitops_tool.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT
 if TYPE_CHECKING:
     from pathlib import Path
 
-_OPTION_NAMES = {"--output": "output", "-o": "output", "--kustomize": "kustomize"}
+_OPTION_NAMES = {"--output-file": "output", "--kustomize": "kustomize"}
+_FORMAT_OPTIONS = ("--output", "-o")
 _ROOT_HELP: tuple[list[str], ...] = ([], ["--help"], ["-h"])
 # Set by the shell when it asks for completions, which need the whole command tree.
 _COMPLETION_VARIABLE = "_GITOPS_TOOL_COMPLETE"
@@ -70,7 +71,12 @@ def parse_fast_render(argv: list[str]) -> dict[str, str | None] | None:
     while rest:
         token = rest.pop(0)
         name, has_value, value = token.partition("=")
-        if name in _OPTION_NAMES:
+        if name in _FORMAT_OPTIONS:  # -o yaml is what render prints anyway; others need Typer
+            if not has_value:
+                value = rest.pop(0) if rest else ""
+            if value != "yaml":
+                return None
+        elif name in _OPTION_NAMES:
             if not has_value:
                 if not rest or rest[0].startswith("-"):
                     return None

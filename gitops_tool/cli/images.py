@@ -1,24 +1,22 @@
 """``gitops-tool images``."""
 
 import json
-from typing import Annotated
 
 import typer
 
 from gitops_tool.cli import options
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
-from gitops_tool.errors import UserError
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         "images",
-        epilog="Example: gitops-tool images overlays/three-node-ha --output json",
+        epilog="Example: gitops-tool images three-node-ha --output json",
     )(images)
 
 
 def images(
-    overlay: Annotated[str, typer.Argument(help="Overlay folder.")] = DEFAULT_OVERLAY,
+    overlay: options.Overlay = None,
     output: options.OutputFormat = "text",
     kustomize: options.Kustomize = None,
 ) -> int:
@@ -26,8 +24,7 @@ def images(
     from gitops_tool.core.images import image_uses
     from gitops_tool.services.rendering import render_overlay
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
+    overlay = overlay or DEFAULT_OVERLAY
     uses = image_uses(render_overlay(overlay, kustomize).objects())
     if output == "json":
         rows = [

@@ -16,8 +16,14 @@ migrate_app = typer.Typer(
     help="Migrate from the single-node legacy layout to the three-node HA layout, step by step.",
     no_args_is_help=True,
 )
-Target = Annotated[str, typer.Option("--to", help="The HA overlay to migrate to.")]
-Legacy = Annotated[str, typer.Option("--from", help="The legacy overlay running now.")]
+# Two overlays, so named options rather than the OVERLAY argument: --from the legacy one --to HA.
+Target = Annotated[
+    str, typer.Option("--to", help="The HA overlay to migrate to.", autocompletion=options.complete_overlay)
+]
+Legacy = Annotated[
+    str,
+    typer.Option("--from", help="The legacy overlay running now.", autocompletion=options.complete_overlay),
+]
 MaxAge = Annotated[float, typer.Option("--max-backup-age", min=0.1, help="Hours a backup counts as recent.")]
 
 
@@ -45,6 +51,7 @@ def _facts(
 
 @migrate_app.command("plan", epilog="Example: gitops-tool migrate plan --context prod")
 def plan(  # noqa: PLR0917 - Typer maps parameters to options
+    output: options.OutputFormat = "text",
     target: Target = DEFAULT_OVERLAY,
     legacy: Legacy = LEGACY_OVERLAY,
     max_backup_age: MaxAge = 24.0,
@@ -63,12 +70,20 @@ def plan(  # noqa: PLR0917 - Typer maps parameters to options
         context=context,
         request_timeout=request_timeout,
     )
-    typer.echo(plan_text(plan_steps(facts)))
+    steps = plan_steps(facts)
+    if output == "json":
+        import json
+        from dataclasses import asdict
+
+        typer.echo(json.dumps({"steps": [asdict(step) for step in steps]}, indent=2))
+    else:
+        typer.echo(plan_text(steps))
     return EXIT_OK
 
 
 @migrate_app.command("check", epilog="Example: gitops-tool migrate check --context prod")
 def check(  # noqa: PLR0917 - Typer maps parameters to options
+    output: options.OutputFormat = "text",
     target: Target = DEFAULT_OVERLAY,
     legacy: Legacy = LEGACY_OVERLAY,
     max_backup_age: MaxAge = 24.0,
@@ -78,7 +93,7 @@ def check(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> int:
     """Verify the preconditions for switching to HA (nodes, labels, recent backup, Application
     healthy); exit 1 listing what is missing."""
-    from gitops_tool.core.doctor import Status, report_text
+    from gitops_tool.core.doctor import Status, report_json, report_text
     from gitops_tool.core.migration import check_preconditions
 
     facts = _facts(
@@ -90,7 +105,12 @@ def check(  # noqa: PLR0917 - Typer maps parameters to options
         request_timeout=request_timeout,
     )
     results = check_preconditions(facts)
-    typer.echo(report_text(results))
+    if output == "json":
+        import json
+
+        typer.echo(json.dumps({"checks": report_json(results)}, indent=2))
+    else:
+        typer.echo(report_text(results))
     return EXIT_OK if all(r.status is Status.PASS for r in results) else EXIT_FINDINGS
 
 

@@ -1,8 +1,10 @@
 """``gitops-tool nodes check|apply``."""
 
+import json
+
 import typer
 
-from gitops_tool.cli import options
+from gitops_tool.cli import deprecation, options
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
 from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK
 
@@ -18,10 +20,12 @@ def register(app: typer.Typer) -> None:
 
 
 @nodes_app.command(
-    "check", epilog="Example: gitops-tool nodes check --overlay overlays/three-node-ha --context prod"
+    "check", epilog="Example: gitops-tool nodes check three-node-ha --context prod --output json"
 )
-def check(
-    overlay: options.Overlay = DEFAULT_OVERLAY,
+def check(  # noqa: PLR0917 - Typer maps parameters to options
+    overlay: options.Overlay = None,
+    old_overlay: options.OldOverlay = None,
+    output: options.OutputFormat = "text",
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
     request_timeout: options.RequestTimeout = 30.0,
@@ -30,10 +34,20 @@ def check(
     from gitops_tool.services import nodes
     from gitops_tool.services.cluster_access import open_cluster
 
-    loaded = nodes.load_mapping(overlay)
+    loaded = nodes.load_mapping(deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY)
     assert loaded is not None  # noqa: S101 - required=True raises instead
     with open_cluster(kubeconfig, context, request_timeout) as client:
         plan = nodes.plan(client, loaded.mapping)
+    if output == "json":
+        document = {
+            "overlay": loaded.overlay,
+            "roles": loaded.mapping.roles,
+            "in_sync": plan.in_sync,
+            "problems": plan.problems(),
+            "unmapped_roles": plan.unmapped_roles,
+        }
+        typer.echo(json.dumps(document, indent=2))
+        return EXIT_OK if plan.in_sync else EXIT_FINDINGS
     for node, role in sorted(plan.unmapped_roles.items()):
         typer.echo(f"note: {node} carries role {role}, which {loaded.overlay} does not map (left alone)")
     if plan.in_sync:
@@ -47,9 +61,10 @@ def check(
     return EXIT_FINDINGS
 
 
-@nodes_app.command("apply", epilog="Example: gitops-tool nodes apply --overlay overlays/three-node-ha --yes")
-def apply(
-    overlay: options.Overlay = DEFAULT_OVERLAY,
+@nodes_app.command("apply", epilog="Example: gitops-tool nodes apply three-node-ha --yes")
+def apply(  # noqa: PLR0917 - Typer maps parameters to options
+    overlay: options.Overlay = None,
+    old_overlay: options.OldOverlay = None,
     yes: options.Yes = False,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,
@@ -60,7 +75,7 @@ def apply(
     from gitops_tool.services import nodes
     from gitops_tool.services.cluster_access import open_cluster
 
-    loaded = nodes.load_mapping(overlay)
+    loaded = nodes.load_mapping(deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY)
     assert loaded is not None  # noqa: S101 - required=True raises instead
     with open_cluster(kubeconfig, context, request_timeout) as client:
         plan = nodes.plan(client, loaded.mapping)

@@ -1,10 +1,59 @@
-"""Options several commands share, so they read and behave the same everywhere."""
+"""Options several commands share, so they read and behave the same everywhere.
 
-from typing import Annotated
+The grammar (docs/concepts/cli-grammar.md; tests/test_cli_grammar.py enforces it): the overlay is the
+positional OVERLAY argument of every command that acts on one; ``-o/--output`` is always the output
+format, a choice; files are ``--output-file``; ``--repo`` is the local gitops repository.
+"""
+
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import typer
+from typer._types import TyperChoice
 
 from gitops_tool.adapters.kustomize import KUSTOMIZE_ENV
+from gitops_tool.cli.deprecation import DEPRECATED
+from gitops_tool.core.conventions import DEFAULT_OVERLAY
+
+
+def complete_overlay(incomplete: str) -> list[str]:
+    """Shell completion: the overlays of the repository under the current folder."""
+    from gitops_tool.services.completion import overlay_names
+
+    return [name for name in overlay_names() if name.startswith(incomplete)]
+
+
+def _overlay_so_far(ctx: typer.Context) -> str | None:
+    params = ctx.params
+    value = params.get("overlay") or params.get("old_overlay")
+    return value if isinstance(value, str) else None
+
+
+def complete_scheduler(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion: the schedulers the overlay has."""
+    from gitops_tool.services.completion import scheduler_numbers
+
+    numbers = scheduler_numbers(_overlay_so_far(ctx), existing=True)
+    return [n for n in numbers if n.startswith(incomplete)]
+
+
+def complete_new_scheduler(ctx: typer.Context, incomplete: str) -> list[str]:
+    """Shell completion: the next scheduler number free in the overlay."""
+    from gitops_tool.services.completion import scheduler_numbers
+
+    numbers = scheduler_numbers(_overlay_so_far(ctx), existing=False)
+    return [n for n in numbers if n.startswith(incomplete)]
+
+
+class FormatOrOldFile(TyperChoice[str]):
+    """An output format; any other value is the old ``-o FILE`` spelling, passed through for one
+    release (deprecation.output_file says so on stderr)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and value not in self.choices:
+            return value
+        return super().convert(value, param, ctx)
+
 
 Kustomize = Annotated[
     str | None,
@@ -15,7 +64,16 @@ Kustomize = Annotated[
     ),
 ]
 
-OutputFormat = Annotated[str, typer.Option("--output", "-o", help="Output format: text or json.")]
+# -o/--output: always the output format, a choice of what the command prints.
+_FORMAT_HELP = "Output format."
+OutputFormat = Annotated[Literal["text", "json"], typer.Option("--output", "-o", help=_FORMAT_HELP)]
+TextJsonMarkdown = Annotated[
+    Literal["text", "json", "markdown"], typer.Option("--output", "-o", help=_FORMAT_HELP)
+]
+YamlOrJson = Annotated[Literal["yaml", "json"], typer.Option("--output", "-o", help=_FORMAT_HELP)]
+OutputFile = Annotated[
+    str | None, typer.Option("--output-file", help="Write to FILE (atomically) instead of stdout.")
+]
 
 # Cluster access, the same for every command that reads or changes the cluster.
 Kubeconfig = Annotated[
@@ -47,7 +105,30 @@ RequestTimeout = Annotated[
         help="Seconds each API request may take as a whole, body included (retried on 429/5xx).",
     ),
 ]
-Overlay = Annotated[str, typer.Option("--overlay", help="Overlay folder, e.g. overlays/three-node-ha.")]
+# The overlay: the positional OVERLAY everywhere; --overlay is its old spelling, kept one release.
+_OVERLAY_HELP = "Overlay name or folder, e.g. three-node-ha or overlays/three-node-ha"
+Overlay = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[OVERLAY]",
+        help=f"{_OVERLAY_HELP} (default: {DEFAULT_OVERLAY}).",
+        autocompletion=complete_overlay,
+        show_default=False,
+    ),
+]
+OldOverlay = Annotated[
+    str | None,
+    typer.Option(
+        "--overlay",
+        hidden=True,
+        help=f"{DEPRECATED} give the overlay as the OVERLAY argument.",
+        autocompletion=complete_overlay,
+    ),
+]
+Repo = Annotated[
+    Path | None,
+    typer.Option("--repo", help="The gitops repository (any folder inside it); default: the current folder."),
+]
 Yes = Annotated[
     bool, typer.Option("--yes", "-y", help="Act; without it the command only prints what it would do.")
 ]
@@ -56,7 +137,9 @@ Yes = Annotated[
 OverlayArgument = Annotated[
     str | None,
     typer.Argument(
-        metavar="[OVERLAY]", help="The overlay Argo CD syncs, e.g. three-node-ha (or give --all)."
+        metavar="[OVERLAY]",
+        help=f"{_OVERLAY_HELP}: the one Argo CD syncs (or give --all).",
+        autocompletion=complete_overlay,
     ),
 ]
 AllOverlays = Annotated[bool, typer.Option("--all", help="Every overlay under overlays/.")]

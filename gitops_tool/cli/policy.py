@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from gitops_tool.cli import options
-from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, UserError
+from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK
 
 policy_app = typer.Typer(
     name="policy",
@@ -29,16 +29,12 @@ def test(
         Path | None,
         typer.Option("--policies", help="Policies folder (default: policies/ of the repository)."),
     ] = None,
-    repo: Annotated[
-        Path | None, typer.Option("--repo", help="Repository root (default: found from the current folder).")
-    ] = None,
+    repo: options.Repo = None,
     output: options.OutputFormat = "text",
 ) -> int:
     """Run every policy test case; each rule needs a passing and a failing case."""
     from gitops_tool.services.policy import run_policy_tests
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
     report = run_policy_tests(repo, policies)
     if output == "json":
         typer.echo(

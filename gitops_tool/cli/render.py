@@ -1,26 +1,40 @@
 """``gitops-tool render``."""
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from gitops_tool.cli import options
+from gitops_tool.cli import deprecation, options
+
+_FORMATS = ("yaml", "json")
 
 
 def register(app: typer.Typer) -> None:
     app.command(
         "render",
-        epilog="Example: gitops-tool render overlays/three-node-ha --output three-node-ha.yaml",
+        epilog="Example: gitops-tool render three-node-ha --output-file three-node-ha.yaml",
     )(render)
 
 
 def render(
-    overlay: Annotated[str, typer.Argument(help="Overlay folder, e.g. overlays/three-node-ha.")],
+    overlay: Annotated[
+        str,
+        typer.Argument(
+            metavar="OVERLAY",
+            help="Overlay name or folder, e.g. three-node-ha or overlays/three-node-ha.",
+            autocompletion=options.complete_overlay,
+        ),
+    ],
     output: Annotated[
-        Path | None,
-        typer.Option("--output", "-o", help="Write the manifests to FILE (atomically) instead of stdout."),
+        str | None,
+        typer.Option(
+            "--output",
+            "-o",
+            click_type=options.FormatOrOldFile(_FORMATS),
+            help="Output format: yaml (the multi-document stream, default) or json (one List).",
+        ),
     ] = None,
+    output_file: options.OutputFile = None,
     kustomize: options.Kustomize = None,
 ) -> int:
     """Render an overlay to multi-document YAML with the pinned kustomize."""
@@ -28,5 +42,6 @@ def render(
 
     from gitops_tool.services.rendering import render_to
 
-    render_to(overlay, str(output) if output else None, kustomize, sys.stdout)
+    target = deprecation.output_file(output, output_file, _FORMATS)
+    render_to(overlay, target, kustomize, sys.stdout, as_json=output == "json")
     return 0

@@ -34,12 +34,6 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
         "remove-scheduler",
         "Remove schedulers/scheduler-N from an overlay (never the last one), validate and commit.",
     ),
-    ("schedulers", "List the schedulers of an overlay with their node role and mapped node."),
-    (
-        "restore",
-        "Restore the metadata DB from a backup: stops every database client, keeps a safety dump of "
-        "the current DB, runs pg_restore in one transaction, then starts the clients again.",
-    ),
     (
         "doctor",
         "The reference architecture's troubleshooting steps as checks: pending pods, node labels, NFS, "
@@ -56,6 +50,7 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
         "nodes",
         "Check and apply the node role labels (node-role.kubernetes.io/airflow) of an overlay's mapping.",
     ),
+    ("schedulers", "The schedulers of an overlay: add, remove and list them."),
     (
         "backup",
         "Metadata DB backups: enable the pg_dump CronJob in Git, run and list backups on the NFS volume.",

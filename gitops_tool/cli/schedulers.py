@@ -1,24 +1,28 @@
-"""``gitops-tool add-scheduler``, ``remove-scheduler`` and ``schedulers``."""
+"""``gitops-tool schedulers add|remove|list``, and the shorthands ``add-scheduler`` and
+``remove-scheduler`` (the same commands, under the names users know)."""
 
 import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitops_tool.cli import options
-from gitops_tool.errors import EXIT_OK, UserError
+from gitops_tool.cli import deprecation, options
+from gitops_tool.core.conventions import DEFAULT_OVERLAY
+from gitops_tool.errors import EXIT_OK
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from gitops_tool.services.schedulers import ScaffoldOptions, ScaffoldResult
 
 _LIMIT_HELP = "Scheduler number, a positive integer up to 64."
 
-Overlay = Annotated[str, typer.Option("--overlay", help="Overlay folder, relative to the repository root.")]
-Repo = Annotated[
-    Path | None,
-    typer.Option("--repo", help="The gitops repository (any folder inside it); default: the current folder."),
+NewNumber = Annotated[
+    str, typer.Argument(metavar="N", help=_LIMIT_HELP, autocompletion=options.complete_new_scheduler)
+]
+Number = Annotated[
+    str, typer.Argument(metavar="N", help=_LIMIT_HELP, autocompletion=options.complete_scheduler)
 ]
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Print the planned changes as a unified diff; write nothing.")
@@ -29,75 +33,139 @@ NoCommit = Annotated[
 Message = Annotated[
     str | None, typer.Option("--message", "-m", help="Commit message instead of the default.")
 ]
+Node = Annotated[
+    str | None,
+    typer.Option(
+        "--node", help="Map role scheduler-N to this Kubernetes node (the overlay's node-roles.yaml)."
+    ),
+]
+
+schedulers_app = typer.Typer(
+    name="schedulers",
+    help="The schedulers of an overlay: add, remove and list them.",
+    invoke_without_command=True,
+)
+
+_ADD_EPILOG = (
+    "Example: gitops-tool {command} 3 --node node-4 (one commit: overlays/three-node-ha: add scheduler-3)"
+)
+_REMOVE_EPILOG = "Example: gitops-tool {command} 3 --dry-run"
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "add-scheduler",
-        epilog="Example: gitops-tool add-scheduler 3 --node node-4 "
-        "(one commit: overlays/three-node-ha: add scheduler-3)",
-    )(add_scheduler)
-    app.command("remove-scheduler", epilog="Example: gitops-tool remove-scheduler 3 --dry-run")(
+    app.add_typer(schedulers_app, name="schedulers")
+    schedulers_app.command("add", epilog=_ADD_EPILOG.format(command="schedulers add"))(add_scheduler)
+    schedulers_app.command("remove", epilog=_REMOVE_EPILOG.format(command="schedulers remove"))(
         remove_scheduler
     )
-    app.command("schedulers", epilog="Example: gitops-tool schedulers --output json")(schedulers)
+    schedulers_app.command("list", epilog="Example: gitops-tool schedulers list three-node-ha --output json")(
+        list_
+    )
+    # The shorthands, documented: the names users know.
+    app.command("add-scheduler", epilog=_ADD_EPILOG.format(command="add-scheduler"))(add_scheduler)
+    app.command("remove-scheduler", epilog=_REMOVE_EPILOG.format(command="remove-scheduler"))(
+        remove_scheduler
+    )
+
+
+@schedulers_app.callback()
+def _old_list(
+    ctx: typer.Context,
+    old_overlay: options.OldOverlay = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", "-o", hidden=True, help=f"{deprecation.DEPRECATED} use `schedulers list --output`."
+        ),
+    ] = None,
+    repo: Annotated[
+        str | None,
+        typer.Option("--repo", hidden=True, help=f"{deprecation.DEPRECATED} use `schedulers list --repo`."),
+    ] = None,
+) -> None:
+    """The schedulers of an overlay: add, remove and list them."""
+    if ctx.invoked_subcommand is not None:
+        if old_overlay is not None or output is not None or repo is not None:
+            from gitops_tool.errors import UserError
+
+            raise UserError(f"give the options after `schedulers {ctx.invoked_subcommand}`")
+        return
+    # `gitops-tool schedulers [--overlay X] [-o json]`: the listing of the previous release.
+    deprecation.warn("`gitops-tool schedulers` without a command", "`gitops-tool schedulers list`")
+    if output not in (None, "text", "json"):
+        from gitops_tool.errors import UserError
+
+        raise UserError(f"unknown --output {output!r}: use text or json")
+    from pathlib import Path
+
+    shown = "json" if output == "json" else "text"
+    code = _list(old_overlay or DEFAULT_OVERLAY, shown, Path(repo) if repo else None)
+    raise typer.Exit(code)
 
 
 def add_scheduler(
-    number: Annotated[str, typer.Argument(metavar="N", help=_LIMIT_HELP)],
+    number: NewNumber,
+    overlay: options.Overlay = None,
     *,
-    overlay: Overlay = "overlays/three-node-ha",
-    node: Annotated[
-        str | None,
-        typer.Option(
-            "--node", help="Map role scheduler-N to this Kubernetes node (the overlay's node-roles.yaml)."
-        ),
-    ] = None,
+    old_overlay: options.OldOverlay = None,
+    node: Node = None,
     no_commit: NoCommit = False,
     dry_run: DryRun = False,
     message: Message = None,
-    repo: Repo = None,
+    repo: options.Repo = None,
     kustomize: options.Kustomize = None,
 ) -> int:
     """Scaffold schedulers/scheduler-N in an overlay, validate it and commit it."""
     from gitops_tool.services.schedulers import add_scheduler as run
 
     settings = _settings(
-        overlay=overlay, dry_run=dry_run, no_commit=no_commit, message=message, repo=repo, kustomize=kustomize
+        overlay=deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY,
+        dry_run=dry_run,
+        no_commit=no_commit,
+        message=message,
+        repo=repo,
+        kustomize=kustomize,
     )
     return _report("added", run(number, node, settings), settings)
 
 
 def remove_scheduler(
-    number: Annotated[str, typer.Argument(metavar="N", help=_LIMIT_HELP)],
+    number: Number,
+    overlay: options.Overlay = None,
     *,
-    overlay: Overlay = "overlays/three-node-ha",
+    old_overlay: options.OldOverlay = None,
     no_commit: NoCommit = False,
     dry_run: DryRun = False,
     message: Message = None,
-    repo: Repo = None,
+    repo: options.Repo = None,
     kustomize: options.Kustomize = None,
 ) -> int:
     """Remove schedulers/scheduler-N from an overlay (never the last one), validate and commit."""
     from gitops_tool.services.schedulers import remove_scheduler as run
 
     settings = _settings(
-        overlay=overlay, dry_run=dry_run, no_commit=no_commit, message=message, repo=repo, kustomize=kustomize
+        overlay=deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY,
+        dry_run=dry_run,
+        no_commit=no_commit,
+        message=message,
+        repo=repo,
+        kustomize=kustomize,
     )
     return _report("removed", run(number, settings), settings)
 
 
-def schedulers(
-    *,
-    overlay: Overlay = "overlays/three-node-ha",
+def list_(
+    overlay: options.Overlay = None,
     output: options.OutputFormat = "text",
-    repo: Repo = None,
+    repo: options.Repo = None,
 ) -> int:
     """List the schedulers of an overlay with their node role and mapped node."""
+    return _list(overlay or DEFAULT_OVERLAY, output, repo)
+
+
+def _list(overlay: str, output: str, repo: "Path | None") -> int:
     from gitops_tool.services.schedulers import list_schedulers
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
     label, table = list_schedulers(overlay, repo)
     if output == "json":
         typer.echo(json.dumps({"overlay": label, "schedulers": [asdict(s) for s in table]}, indent=2))
@@ -116,7 +184,7 @@ def _settings(
     dry_run: bool,
     no_commit: bool,
     message: str | None,
-    repo: Path | None,
+    repo: "Path | None",
     kustomize: str | None,
 ) -> "ScaffoldOptions":
     from gitops_tool.services.schedulers import ScaffoldOptions

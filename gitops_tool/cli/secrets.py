@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from gitops_tool.cli import options
+from gitops_tool.cli import deprecation, options
 from gitops_tool.cli.backup import Poll
 from gitops_tool.core.conventions import SECRET_KEY_AIRFLOW_ADMIN_PASSWORD, SECRET_KEY_GRAFANA_ADMIN_PASSWORD
 from gitops_tool.errors import UserError
@@ -13,6 +13,8 @@ from gitops_tool.errors import UserError
 JobTimeout = Annotated[
     float, typer.Option("--timeout", min=1, help="Seconds to wait for each password Job to finish.")
 ]
+
+_FORMATS = ("text", "json")
 
 secrets_app = typer.Typer(
     name="secrets",
@@ -27,15 +29,23 @@ def register(app: typer.Typer) -> None:
 
 @secrets_app.command(
     "init",
-    epilog="Example: gitops-tool secrets init --context prod  (or: --output ~/airflow-secrets.yaml)",
+    epilog="Example: gitops-tool secrets init --context prod  (or: --output-file ~/airflow-secrets.yaml)",
 )
-def init(
-    output: Annotated[
+def init(  # noqa: PLR0917 - Typer maps parameters to options
+    output_file: Annotated[
         Path | None,
+        typer.Option(
+            "--output-file",
+            help="Write a Secret manifest (mode 0600) to FILE outside the work tree instead.",
+        ),
+    ] = None,
+    output: Annotated[
+        str | None,
         typer.Option(
             "--output",
             "-o",
-            help="Write a Secret manifest (mode 0600) to FILE outside the work tree instead.",
+            click_type=options.FormatOrOldFile(_FORMATS),
+            help="Output format: text (default) or json.",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing Secret or file.")] = False,
@@ -46,15 +56,22 @@ def init(
     """Generate strong random values (Fernet key, passwords, DB URL) and create the Secret."""
     from gitops_tool.services import secrets
 
-    if output is not None and (kubeconfig or context):
-        raise UserError("--output writes a file and talks to no cluster: drop --kubeconfig/--context")
-    if output is not None:
-        result = secrets.init_to_file(output, force)
+    file = deprecation.output_file(output, str(output_file) if output_file else None, _FORMATS)
+    if file is not None and (kubeconfig or context):
+        raise UserError("--output-file writes a file and talks to no cluster: drop --kubeconfig/--context")
+    if file is not None:
+        result = secrets.init_to_file(Path(file), force)
     else:
         from gitops_tool.services.cluster_access import open_cluster
 
         with open_cluster(kubeconfig, context, request_timeout) as client:
             result = secrets.init_in_cluster(client, force)
+    if output == "json":
+        import json
+
+        document = {"action": result.action, "where": result.where, "keys": list(result.keys)}
+        typer.echo(json.dumps({**document, "notes": list(result.notes)}, indent=2))
+        return 0
     typer.echo(f"{result.action} {result.where} with keys: {', '.join(result.keys)} (values not shown)")
     for note in result.notes:
         typer.echo(f"note: {note}")

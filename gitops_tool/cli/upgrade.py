@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from gitops_tool.cli import options
+from gitops_tool.cli import deprecation, options
 from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, UserError
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def major_plan_lines(result: "UpgradeResult") -> list[str]:
         "  secret: key jwt-secret of Secret airflow/airflow-secrets; add it before the sync with "
         "gitops-tool secrets rotate (creates the missing key)",
         "  database: the Argo CD Sync hook runs `airflow db migrate` to Airflow 3 (one-way)",
-        "  rollback: git revert the commit, then gitops-tool restore FILE (the backup taken "
+        "  rollback: git revert the commit, then gitops-tool backup restore FILE (the backup taken "
         "before the upgrade); downgrading with upgrade-airflow is refused",
     ]
     return lines
@@ -47,8 +47,14 @@ def upgrade_airflow(  # noqa: PLR0917 - Typer maps parameters to options
     version: Annotated[str, typer.Argument(help="New Airflow release, e.g. 2.11.1 or 2.11.1-python3.12.")],
     overlay: Annotated[
         str | None,
-        typer.Option("--overlay", help="Upgrade only this overlay (when it sets the image itself)."),
+        typer.Argument(
+            metavar="[OVERLAY]",
+            help="Upgrade only this overlay, when it sets the image itself (default: every overlay).",
+            autocompletion=options.complete_overlay,
+            show_default=False,
+        ),
     ] = None,
+    old_overlay: options.OldOverlay = None,
     all_overlays: Annotated[bool, typer.Option("--all", help="Upgrade every overlay (the default).")] = False,
     no_commit: Annotated[bool, typer.Option("--no-commit", help="Leave the change uncommitted.")] = False,
     dry_run: Annotated[
@@ -89,8 +95,9 @@ def upgrade_airflow(  # noqa: PLR0917 - Typer maps parameters to options
     from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.services.airflow_upgrade import UpgradeOptions, upgrade
 
+    overlay = deprecation.overlay_from(overlay, old_overlay)
     if overlay is not None and all_overlays:
-        raise UserError("give --overlay or --all, not both")
+        raise UserError("give an OVERLAY or --all, not both")
     if check_dags is not None:
         from gitops_tool.services.dag_check import check_airflow3_dags
 

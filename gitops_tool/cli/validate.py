@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from gitops_tool.cli import options
-from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK, UserError
+from gitops_tool.errors import EXIT_FINDINGS, EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
@@ -19,7 +19,12 @@ def register(app: typer.Typer) -> None:
 def validate(
     overlays: Annotated[
         list[str] | None,
-        typer.Argument(help="Overlay folders (default: every overlay under overlays/)."),
+        typer.Argument(
+            metavar="[OVERLAY]...",
+            help="Overlay names or folders (default: every overlay under overlays/).",
+            autocompletion=options.complete_overlay,
+            show_default=False,
+        ),
     ] = None,
     kubernetes_version: Annotated[
         str,
@@ -38,8 +43,6 @@ def validate(
     from gitops_tool.core.validation import reports_to_json, reports_to_text
     from gitops_tool.services.validation import validate_overlays
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
     version = normalise_version(kubernetes_version)
     reports = validate_overlays(list(overlays or []), version, kustomize, policies=not no_policies)
     for warning in (w for r in reports for w in r.warnings):

@@ -130,7 +130,7 @@ def check_upgrade(current: AirflowTag, target: AirflowTag, label: str, *, major:
                 f"refusing to downgrade {label} from Airflow {current.version[0]} to {target.version[0]} "
                 f"({current} -> {target}): the database migration to Airflow {current.version[0]} is "
                 "one-way; the way back is the backup taken before the upgrade "
-                "(gitops-tool restore), with the previous commit reverted in Git"
+                "(gitops-tool backup restore), with the previous commit reverted in Git"
             )
         raise UserError(
             f"refusing to downgrade {label} from {current} to {target}: DB migrations only go forward "

@@ -131,7 +131,7 @@ def check_node_labels(snapshot: ClusterSnapshot) -> CheckResult:
         "node labels",
         Status.FAIL,
         f"{len(plan.problems())} node label problem(s)",
-        f"gitops-tool nodes apply --overlay {snapshot.overlay} --yes",
+        f"gitops-tool nodes apply {snapshot.overlay} --yes",
         _more(plan.problems()),
     )
 

@@ -99,7 +99,7 @@ def plan_steps(facts: MigrationFacts) -> list[Step]:
             2,
             "Label the nodes with their HA roles",
             "done" if facts.label_plan.in_sync else "todo",
-            f"gitops-tool nodes apply --overlay {facts.target} --yes",
+            f"gitops-tool nodes apply {facts.target} --yes",
         )
     )
     switched = _on_target(facts)
@@ -136,7 +136,7 @@ def plan_steps(facts: MigrationFacts) -> list[Step]:
             6,
             "Restore the metadata DB, only if PostgreSQL came up empty",
             "check",
-            "gitops-tool backup list, then gitops-tool restore FILE --yes",
+            "gitops-tool backup list, then gitops-tool backup restore FILE --yes",
         )
     )
     return steps
@@ -171,7 +171,7 @@ def check_preconditions(facts: MigrationFacts) -> list[CheckResult]:
                 "node labels",
                 Status.FAIL,
                 f"{len(label_problems)} label(s) to change",
-                f"gitops-tool nodes apply --overlay {facts.target} --yes",
+                f"gitops-tool nodes apply {facts.target} --yes",
                 label_problems,
             )
         )
@@ -200,7 +200,7 @@ def check_preconditions(facts: MigrationFacts) -> list[CheckResult]:
                 "backups after the switch",
                 Status.FAIL,
                 f"{facts.target} does not enable components/backup: once Argo CD syncs it, the backup "
-                "CronJob is gone and `gitops-tool restore` has nothing to run",
+                "CronJob is gone and `gitops-tool backup restore` has nothing to run",
                 f"gitops-tool backup enable {facts.target}",
             )
         )

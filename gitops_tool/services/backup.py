@@ -262,7 +262,7 @@ def _report_safety_dump(report: Report, dump: str | None) -> None:
     if dump:
         report(
             f"safety dump of the database before the restore: {dump} "
-            f"(to go back: gitops-tool restore {dump} --yes)"
+            f"(to go back: gitops-tool backup restore {dump} --yes)"
         )
 
 

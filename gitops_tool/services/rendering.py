@@ -32,14 +32,23 @@ def render_overlay(overlay: str, kustomize: str | None = None, root: Path | None
     return RenderedOverlay(path, label, renderer.build(path, label))
 
 
-def render_to(overlay: str, output: str | None, kustomize: str | None, stdout: TextIO) -> None:
-    """``gitops-tool render``: the overlay's YAML to ``output`` (atomically) or to ``stdout``."""
+def render_to(
+    overlay: str, output: str | None, kustomize: str | None, stdout: TextIO, *, as_json: bool = False
+) -> None:
+    """``gitops-tool render``: the overlay's YAML (or, ``as_json``, one JSON List of its objects) to
+    ``output`` (atomically) or to ``stdout``."""
     target = Path(output) if output else None
     if target is not None:
         ensure_parent_exists(target)
     rendered = render_overlay(overlay, kustomize)
+    text = rendered.text
+    if as_json:
+        import json
+
+        items = rendered.objects()
+        text = json.dumps({"apiVersion": "v1", "kind": "List", "items": items}, indent=2) + "\n"
     if target is None:
-        stdout.write(rendered.text)
+        stdout.write(text)
         stdout.flush()
     else:
-        atomic_write(target, rendered.text)
+        atomic_write(target, text)

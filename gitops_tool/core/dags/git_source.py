@@ -97,7 +97,7 @@ def check_wanted(wanted: Source, ssh: bool) -> Source:
     """``wanted`` with every given value checked and ``subdir`` normalised ("" for the root); raises
     UserError naming the option, never the URL."""
     if wanted.repo is None and (wanted.subdir is None or any((wanted.ref, wanted.period, wanted.username))):
-        raise UserError("give the repository with --repo URL")
+        raise UserError("give the repository with --url URL")
     if wanted.subdir is not None:
         wanted = replace(wanted, subdir=check_subdir(wanted.subdir))
     if wanted.ref is not None:
@@ -131,7 +131,7 @@ def dags_folder(subdir: str) -> str:
 
 def check_repo(url: str, ssh: bool) -> None:
     if not url or any(c.isspace() or ord(c) < 32 or c == "\x7f" for c in url):
-        raise UserError("--repo must be one URL without spaces or control characters")
+        raise UserError("--url must be one URL without spaces or control characters")
     if "://" in url:
         _check_url(url, ssh)
         return
@@ -139,7 +139,7 @@ def check_repo(url: str, ssh: bool) -> None:
         _needs_ssh(ssh)
         return
     raise UserError(
-        "--repo is not a URL git-sync is set up for: use https://HOST/PATH"
+        "--url is not a URL git-sync is set up for: use https://HOST/PATH"
         " (or, with git-sync-ssh enabled, ssh://git@HOST/PATH or git@HOST:PATH)"
     )
 
@@ -149,35 +149,35 @@ def _check_url(url: str, ssh: bool) -> None:
     scheme = scheme.lower()
     if "?" in rest or "#" in rest:
         raise UserError(
-            f"--repo must not carry a query string or fragment (tokens hide there); {_SECRET_HOME}"
+            f"--url must not carry a query string or fragment (tokens hide there); {_SECRET_HOME}"
         )
     authority, _, path = rest.partition("/")
     userinfo, at, host = authority.rpartition("@")
     if scheme == "https":
         if at:
-            raise UserError(f"--repo carries credentials before '@'; {_SECRET_HOME}")
+            raise UserError(f"--url carries credentials before '@'; {_SECRET_HOME}")
     elif scheme == "ssh":
         _needs_ssh(ssh)
         if ":" in userinfo:
             raise UserError(
-                "--repo carries a password after the user name; "
+                "--url carries a password after the user name; "
                 "SSH uses the key in Secret airflow-git-credentials"
             )
     elif scheme == "http":
-        raise UserError("--repo over plain http:// would send the token unencrypted; use https://")
+        raise UserError("--url over plain http:// would send the token unencrypted; use https://")
     else:
         shown = scheme if re.fullmatch(r"[a-z][a-z0-9+.-]{0,15}", scheme) else "this"
         raise UserError(
-            f"--repo: {shown} URLs are not supported; use https:// (or ssh:// with git-sync-ssh enabled)"
+            f"--url: {shown} URLs are not supported; use https:// (or ssh:// with git-sync-ssh enabled)"
         )
     if not _HOST.fullmatch(host) or not path.strip("/"):
-        raise UserError("--repo needs a host and a repository path, as in https://HOST/ORG/REPO.git")
+        raise UserError("--url needs a host and a repository path, as in https://HOST/ORG/REPO.git")
 
 
 def _needs_ssh(ssh: bool) -> None:
     if not ssh:
         raise UserError(
-            "--repo is an SSH URL but the overlay syncs over HTTPS; "
+            "--url is an SSH URL but the overlay syncs over HTTPS; "
             "enable SSH first: gitops-tool components enable git-sync-ssh OVERLAY"
         )
 
@@ -323,5 +323,5 @@ def placeholder_warning(objects: list[Manifest], overlay: str) -> str | None:
     name = overlay.rsplit("/", 1)[-1]
     return (
         f"{overlay}: git-sync still syncs the placeholder {PLACEHOLDER_REPO}; "
-        f"set yours: gitops-tool dags source set {name} --repo URL"
+        f"set yours: gitops-tool dags source set {name} --url URL"
     )
