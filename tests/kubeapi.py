@@ -40,6 +40,8 @@ Writes, for helpers of write commands: POST (create; 409 if it exists), PUT (rep
 missing), PATCH (``merge-patch``/``strategic-merge-patch`` as a JSON merge patch, ``json-patch``
 add/replace/remove, ``apply-patch+yaml`` as create-or-merge), DELETE; ``dryRun=All`` on POST and
 DELETE answers as the write would without storing it. Every request is recorded.
+With ``service_cidr`` set, a Service create (dry run included) asking for a ``clusterIP`` outside it,
+or one another stored Service holds, is refused with 422 Invalid and the API server's wording.
 With ``token`` set, requests without ``Authorization: Bearer <token>`` get 401.
 """
 
@@ -182,8 +184,14 @@ class _State:
 class KubeApiServer:
     """A small real HTTP server speaking enough of the Kubernetes API for the client. See module doc."""
 
-    def __init__(self, objects: Iterable[dict[str, Any]] = (), token: str | None = None) -> None:
+    def __init__(
+        self,
+        objects: Iterable[dict[str, Any]] = (),
+        token: str | None = None,
+        service_cidr: str | None = None,
+    ) -> None:
         self.state = _State(token=token)
+        self.service_cidr = service_cidr
         self.access_rule: Callable[[dict[str, Any]], bool] = lambda _spec: True
         self.lock = threading.RLock()
         self.silent = threading.Event()
@@ -725,6 +733,9 @@ def _write(  # noqa: PLR0917
             key = (rtype.group, rtype.plural, namespace, obj_name)
             if key in api.state.store:
                 return 409, _status(409, "AlreadyExists", f'{rtype.plural} "{obj_name}" already exists')
+            refused = _service_ip_refusal(api, rtype, obj_name, body)
+            if refused is not None:
+                return 422, _status(422, "Invalid", refused)
             if dry_run:
                 return 201, copy.deepcopy(body)
             created = _stored(api, rtype, namespace, body)
@@ -762,6 +773,25 @@ def _write(  # noqa: PLR0917
         else:
             patched = _merge_patch(copy.deepcopy(current), body)
         return 200, _stored(api, rtype, namespace, patched)
+
+
+def _service_ip_refusal(api: KubeApiServer, rtype: ResourceType, name: str, body: Any) -> str | None:
+    """The kube-apiserver's refusal of a Service's clusterIP outside its range, or already held."""
+    if api.service_cidr is None or rtype.kind != "Service":
+        return None
+    import ipaddress
+
+    wanted = ((body.get("spec") or {}) if isinstance(body, dict) else {}).get("clusterIP")
+    if not wanted or wanted == "None":
+        return None
+    prefix = f'Service "{name}" is invalid: spec.clusterIPs: Invalid value: []string{{"{wanted}"}}: '
+    if ipaddress.ip_address(wanted) not in ipaddress.ip_network(api.service_cidr):
+        return (
+            f"{prefix}failed to allocate IP {wanted}: provided IP is not in the valid range. "
+            f"The range of valid IPs is {api.service_cidr}"
+        )
+    held = [o for o in api.objects("Service") if (o.get("spec") or {}).get("clusterIP") == wanted]
+    return f"{prefix}failed to allocate IP {wanted}: provided IP is already allocated" if held else None
 
 
 def _stored(api: KubeApiServer, rtype: ResourceType, namespace: str, body: dict[str, Any]) -> dict[str, Any]:

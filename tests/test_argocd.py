@@ -338,7 +338,7 @@ def test_argocd_app_works_from_any_folder_of_the_repository(run_cli: RunCli) -> 
         (["three-node-ha", "--repo-url", "not a url"], "invalid --repo-url"),
         (["three-node-ha", "--repo-url", FORK, "--name", "Airflow_Prod"], "invalid --name"),
         (["three-node-ha", "--repo-url", FORK, "--revision", "a b"], "invalid --revision"),
-        (["three-node-ha", "--repo-url", FORK, "--output", "toml"], "unknown --output"),
+        (["three-node-ha", "--repo-url", FORK, "--output", "toml"], "'toml' is not one of 'yaml', 'json'"),
     ],
 )
 def test_argocd_app_bad_input_is_one_line_exit_2(run_cli: RunCli, args: list[str], message: str) -> None:

@@ -29,6 +29,7 @@ TOP_LEVEL_VERBS = {
     "images",
     "doctor",
     "upgrade-airflow",
+    "init",
     "add-scheduler",
     "remove-scheduler",
 }
@@ -41,6 +42,7 @@ ACTIONS = {
     "schedulers add",
     "schedulers remove",
     "upgrade-airflow",
+    "init",
     "nodes apply",
     "backup enable",
     "backup disable",

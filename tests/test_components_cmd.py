@@ -221,7 +221,10 @@ def test_list_shows_each_overlay_state(run_cli: RunCli, repo: Path) -> None:
 def test_list_refuses_an_unknown_output(run_cli: RunCli, repo: Path) -> None:
     result = run_cli("components", "list", "--output", "yaml", cwd=repo)
     assert result.code == 2
-    assert result.err.strip() == "gitops-tool: error: unknown --output 'yaml': use text or json"
+    assert result.err.strip() == (
+        "gitops-tool: error: Invalid value for '--output' / '-o': 'yaml' is not one of 'text', 'json'. "
+        "(see 'gitops-tool components list --help')"
+    )
 
 
 def test_the_registry_knows_every_shipped_component(project_copy: Path) -> None:

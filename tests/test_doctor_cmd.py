@@ -100,13 +100,28 @@ def healthy() -> list[dict[str, Any]]:
                 "template": {"spec": {"containers": [{"args": ["airflow", "webserver"]}]}},
             },
         },
+        _service("default", "kubernetes", "10.96.0.1"),
+        _service(INFRA_NAMESPACE, "nfs-server", NFS_IP),
     ]
+
+
+NFS_IP = "10.96.20.49"
+
+
+def _service(ns: str, name: str, ip: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"type": "ClusterIP", "clusterIP": ip, "ports": [{"port": 443}]},
+    }
 
 
 def _overlay(tmp_path: Path) -> list[str]:
     overlay = tmp_path / "repo" / "overlays" / "ha"
     overlay.mkdir(parents=True, exist_ok=True)
-    (overlay / "kustomization.yaml").write_text("resources: []\n")
+    (overlay / "kustomization.yaml").write_text("resources: [nfs-server.yaml]\n")
+    (overlay / "nfs-server.yaml").write_text(json.dumps(_service(INFRA_NAMESPACE, "nfs-server", NFS_IP)))
     (overlay / "node-roles.yaml").write_text(
         "roles: {management: node-1, scheduler-1: node-2, scheduler-2: node-3}\n"
     )
@@ -114,12 +129,13 @@ def _overlay(tmp_path: Path) -> list[str]:
 
 
 def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: Path, run_cli: RunCli) -> None:
-    with KubeApiServer(healthy(), token=CANARY_TOKEN) as api:
+    with KubeApiServer(healthy(), token=CANARY_TOKEN, service_cidr="10.96.0.0/12") as api:
         result = run_cli("doctor", *_overlay(tmp_path), *kube_args(api, tmp_path))
         assert result.code == 0, result.out + result.err
         assert [line.split(":")[0] for line in result.out.splitlines()] == [
             "PASS    pending pods",
             "PASS    node labels",
+            "PASS    NFS ClusterIP in the Service range",
             "PASS    NFS server and provisioner",
             "PASS    NFS write/read test",
             "PASS    PVCs bound",
@@ -130,7 +146,14 @@ def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: P
             "PASS    Airflow layout",
         ]
         assert "PASS    backups: last successful backup 2026-11-27 02:05Z (schedule 0 2 * * *)" in result.out
-        posts = [r for r in api.requests if r.method != "GET"]
+        writes = [r for r in api.requests if r.method != "GET"]
+        probes = [r for r in writes if r.path == "/api/v1/namespaces/default/services"]
+        assert [(r.method, r.query.get("dryRun"), r.body["spec"]["clusterIP"]) for r in probes] == [
+            ("POST", "All", NFS_IP)
+        ]
+        assert "held by the nfs-server Service" in result.out
+        assert len(api.objects("Service")) == 2  # the dry run stored nothing
+        posts = [r for r in writes if r not in probes]
         assert {r.path for r in posts} == {"/apis/authorization.k8s.io/v1/subjectaccessreviews"}
         assert [
             (
@@ -208,6 +231,7 @@ def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli
         assert {name: c["status"] for name, c in checks.items()} == {
             "pending pods": "fail",
             "node labels": "fail",
+            "NFS ClusterIP in the Service range": "pass",
             "NFS server and provisioner": "fail",
             "NFS write/read test": "pass",
             "PVCs bound": "fail",

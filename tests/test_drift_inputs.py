@@ -169,7 +169,7 @@ def test_bad_input_is_one_line_exit_2(
     [
         (["--ref", "HEAD", "--worktree"], "--ref and --worktree exclude each other"),
         (["--live-file", "x", "--kubeconfig", "k"], "--live-file excludes --kubeconfig"),
-        (["--output", "yaml", "--live-file", "x"], "unknown --output 'yaml'"),
+        (["--output", "yaml", "--live-file", "x"], "'yaml' is not one of 'text', 'json', 'markdown'"),
         (["--desired-file", "-", "--live-file", "-"], "only one of --desired-file and --live-file"),
     ],
 )

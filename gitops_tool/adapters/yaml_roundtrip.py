@@ -188,7 +188,10 @@ def apply_edit(file: YamlFile, edit: Edit, source: str) -> None:
         _remove_item(seq, edit.index)
     elif isinstance(edit, MappingSet):
         mapping = _container(root, edit.key_path, source, dict, create=True)
-        if edit.key in mapping or edit.index is None:
+        current = mapping.get(edit.key)
+        if isinstance(current, list) and current and isinstance(edit.value, list) and edit.value:
+            _replace_items(current, edit.value)
+        elif edit.key in mapping or edit.index is None:
             mapping[edit.key] = edit.value
         else:
             _insert_key(mapping, edit.index, edit.key, edit.value)
@@ -280,6 +283,15 @@ def _remove_item(seq: Any, index: int) -> None:
         _keep_following_lines(seq, index, index - 1, _SEQ_SLOT)
     seq.ca.items.pop(index, None)
     del seq[index]  # ruamel shifts the comments of later items back
+
+
+def _replace_items(seq: Any, values: list[Any]) -> None:
+    """``seq`` now holds ``values``; the comment lines after its last item stay after the new last."""
+    trailing = _post(seq, len(seq) - 1, _SEQ_SLOT)
+    seq.ca.items.clear()
+    seq[:] = values
+    if trailing is not None:
+        _set_post(seq, len(seq) - 1, _SEQ_SLOT, trailing)
 
 
 def _insert_key(mapping: Any, index: int, key: str, value: Any) -> None:

@@ -20,6 +20,7 @@ def _register() -> None:
         doctor,
         drift,
         images,
+        init,
         migrate,
         nodes,
         policy,
@@ -31,6 +32,7 @@ def _register() -> None:
     )
 
     for module in (
+        init,
         render,
         validate,
         images,

@@ -21,19 +21,16 @@ def register(app: typer.Typer) -> None:
     "| kubectl apply -n argocd -f -",
 )
 def app_command(
-    overlay: Annotated[
-        str,
-        typer.Argument(
-            metavar="OVERLAY",
-            help="Overlay name or folder, e.g. three-node-ha.",
-            autocompletion=options.complete_overlay,
-        ),
-    ],
+    overlay: options.RequiredOverlay,
     *,
     repo_url: Annotated[
-        str,
-        typer.Option("--repo-url", help="Git URL Argo CD clones (https://... or git@host:owner/repo.git)."),
-    ],
+        str | None,
+        typer.Option(
+            "--repo-url",
+            help="Git URL Argo CD clones (https://... or git@host:owner/repo.git); default: the one "
+            "argocd/root.yaml names (`gitops-tool init --repo-url` sets it).",
+        ),
+    ] = None,
     revision: Annotated[str, typer.Option("--revision", help="Branch, tag or commit to sync.")] = "HEAD",
     name: Annotated[str, typer.Option("--name", help="Name of the Application.")] = "airflow",
     with_project: Annotated[

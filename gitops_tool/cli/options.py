@@ -125,6 +125,23 @@ OldOverlay = Annotated[
         autocompletion=complete_overlay,
     ),
 ]
+# Commands that need an overlay and have no default.
+RequiredOverlay = Annotated[
+    str,
+    typer.Argument(metavar="OVERLAY", help=f"{_OVERLAY_HELP}.", autocompletion=complete_overlay),
+]
+
+
+def format_or_old_file(formats: tuple[str, ...], default_help: str) -> Any:
+    """``-o/--output`` of a command that wrote ``-o FILE`` before ``--output-file`` existed."""
+    return typer.Option(
+        "--output",
+        "-o",
+        click_type=FormatOrOldFile(formats),
+        help=f"Output format: {' or '.join(formats)} ({default_help}).",
+    )
+
+
 Repo = Annotated[
     Path | None,
     typer.Option("--repo", help="The gitops repository (any folder inside it); default: the current folder."),

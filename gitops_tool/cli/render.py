@@ -17,22 +17,9 @@ def register(app: typer.Typer) -> None:
 
 
 def render(
-    overlay: Annotated[
-        str,
-        typer.Argument(
-            metavar="OVERLAY",
-            help="Overlay name or folder, e.g. three-node-ha or overlays/three-node-ha.",
-            autocompletion=options.complete_overlay,
-        ),
-    ],
+    overlay: options.RequiredOverlay,
     output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            click_type=options.FormatOrOldFile(_FORMATS),
-            help="Output format: yaml (the multi-document stream, default) or json (one List).",
-        ),
+        str | None, options.format_or_old_file(_FORMATS, "default yaml, the multi-document stream")
     ] = None,
     output_file: options.OutputFile = None,
     kustomize: options.Kustomize = None,

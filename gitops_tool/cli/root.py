@@ -22,6 +22,11 @@ HELP = "GitOps repository generator and drift auditor for Apache Airflow on Kube
 # Every visible top-level command and group, in the order `gitops-tool --help` lists them, with the
 # first paragraph of its help. A command registered in app.py `_register()` needs its line here.
 SUMMARIES: tuple[tuple[str, str], ...] = (
+    (
+        "init",
+        "Make a fresh clone your own in one validated commit: the Git URL Argo CD syncs, the Service "
+        "CIDR, the node of each role, the load balancer source ranges and the DAG repository.",
+    ),
     ("render", "Render an overlay to multi-document YAML with the pinned kustomize."),
     (
         "validate",

@@ -118,14 +118,7 @@ def add_scheduler(
     """Scaffold schedulers/scheduler-N in an overlay, validate it and commit it."""
     from gitops_tool.services.schedulers import add_scheduler as run
 
-    settings = _settings(
-        overlay=deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY,
-        dry_run=dry_run,
-        no_commit=no_commit,
-        message=message,
-        repo=repo,
-        kustomize=kustomize,
-    )
+    settings = _settings(overlay, old_overlay, dry_run, no_commit, message, repo, kustomize)
     return _report("added", run(number, node, settings), settings)
 
 
@@ -143,14 +136,7 @@ def remove_scheduler(
     """Remove schedulers/scheduler-N from an overlay (never the last one), validate and commit."""
     from gitops_tool.services.schedulers import remove_scheduler as run
 
-    settings = _settings(
-        overlay=deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY,
-        dry_run=dry_run,
-        no_commit=no_commit,
-        message=message,
-        repo=repo,
-        kustomize=kustomize,
-    )
+    settings = _settings(overlay, old_overlay, dry_run, no_commit, message, repo, kustomize)
     return _report("removed", run(number, settings), settings)
 
 
@@ -178,9 +164,9 @@ def _list(overlay: str, output: str, repo: "Path | None") -> int:
     return EXIT_OK
 
 
-def _settings(
-    *,
-    overlay: str,
+def _settings(  # noqa: PLR0917 - the command's options, passed through as given
+    overlay: str | None,
+    old_overlay: str | None,
     dry_run: bool,
     no_commit: bool,
     message: str | None,
@@ -191,7 +177,7 @@ def _settings(
 
     return ScaffoldOptions(
         repo=repo,
-        overlay=overlay,
+        overlay=deprecation.overlay_from(overlay, old_overlay) or DEFAULT_OVERLAY,
         dry_run=dry_run,
         commit=not no_commit,
         message=message,

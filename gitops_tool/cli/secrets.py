@@ -39,15 +39,7 @@ def init(  # noqa: PLR0917 - Typer maps parameters to options
             help="Write a Secret manifest (mode 0600) to FILE outside the work tree instead.",
         ),
     ] = None,
-    output: Annotated[
-        str | None,
-        typer.Option(
-            "--output",
-            "-o",
-            click_type=options.FormatOrOldFile(_FORMATS),
-            help="Output format: text (default) or json.",
-        ),
-    ] = None,
+    output: Annotated[str | None, options.format_or_old_file(_FORMATS, "default text")] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace an existing Secret or file.")] = False,
     kubeconfig: options.Kubeconfig = None,
     context: options.Context = None,

@@ -17,6 +17,8 @@ from gitops_tool.core import backup_jobs as bj
 from gitops_tool.core.conventions import COMPONENT_LABEL, INFRA_NAMESPACE, NAMESPACE, SCHEDULER_COMPONENT
 from gitops_tool.core.node_roles import LabelPlan
 from gitops_tool.core.objects import Manifest
+from gitops_tool.core.service_range import NAME as SERVICE_RANGE_CHECK
+from gitops_tool.core.service_range import ServiceRangeFacts, judge
 
 SERVICE_ACCOUNT_USER = f"system:serviceaccount:{NAMESPACE}:airflow"
 # What the KubernetesExecutor does with worker pods (Airflow Helm chart's pod-launcher role).
@@ -75,6 +77,7 @@ class ClusterSnapshot:
     backup_cronjob: Manifest | None = None  # components/backup's CronJob; None: not in the cluster
     jobs: list[Manifest] = field(default_factory=list)  # Jobs of the namespace
     backups_readable: bool = True  # False: the API server refused to show CronJobs or Jobs
+    service_range: ServiceRangeFacts | None = None  # None: not looked at
 
 
 def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -456,9 +459,19 @@ def check_airflow_layout(snapshot: ClusterSnapshot) -> CheckResult:
     return CheckResult(name, Status.PASS, f"Airflow 3 layout (api-server, {DAG_PROCESSOR_DEPLOYMENT} ready)")
 
 
+def check_nfs_service_range(snapshot: ClusterSnapshot) -> CheckResult:
+    """The NFS Service's fixed ClusterIP must lie in the cluster's Service CIDR, or its first sync
+    fails with "provided IP is not in the valid range"."""
+    if snapshot.service_range is None:
+        return CheckResult(SERVICE_RANGE_CHECK, Status.UNKNOWN, "not looked at")
+    status, detail, hint = judge(snapshot.service_range)
+    return CheckResult(SERVICE_RANGE_CHECK, Status(status), detail, hint)
+
+
 CHECKS = (
     check_pending_pods,
     check_node_labels,
+    check_nfs_service_range,
     check_nfs,
     check_nfs_round_trip,
     check_pvcs,

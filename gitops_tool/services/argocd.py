@@ -14,7 +14,7 @@ from gitops_tool.errors import GitopsError, UserError
 def fork_application(
     overlay: str,
     *,
-    repo_url: str,
+    repo_url: str | None,
     revision: str,
     name: str,
     with_project: bool = False,
@@ -25,6 +25,8 @@ def fork_application(
     from gitops_tool.core.documents import parse_manifests
 
     project_root = (root or find_project_root()).resolve()
+    if repo_url is None:
+        repo_url = repository_url(project_root)
     path = resolve_overlay(overlay, project_root)
     if path.parent != project_root / "overlays":
         raise UserError(f"overlay {overlay} is not a folder directly under {project_root / 'overlays'}")
@@ -35,6 +37,21 @@ def fork_application(
         objects.insert(0, argocd.project_for_repo(shipped[0], repo_url))
     _check_schema(objects, project_root / CRD_SCHEMA_DIR)
     return objects
+
+
+ROOT_APPLICATION = "argocd/root.yaml"
+
+
+def repository_url(project_root: Path) -> str:
+    """The Git URL the repository's own root Application syncs from (what `gitops-tool init` set)."""
+    from gitops_tool.core.documents import parse_manifests
+
+    path = project_root / ROOT_APPLICATION
+    documents = parse_manifests(read_text(path, "root Application"), ROOT_APPLICATION)
+    url = ((documents[0].get("spec") or {}).get("source") or {}).get("repoURL") if documents else None
+    if not isinstance(url, str) or not url:
+        raise UserError(f"{ROOT_APPLICATION} names no spec.source.repoURL: give --repo-url")
+    return url
 
 
 def _check_schema(objects: list[Manifest], crd_folder: Path) -> None:

@@ -44,7 +44,7 @@ def show(overlay: str = DEFAULT_OVERLAY, start: Path | None = None, kustomize: s
     root = find_project_root(start or Path.cwd())
     target = overlay_target(root, overlay)
     gs.git_sync_enabled(target.kustomization, target.overlay, target.file)
-    return Shown(target.overlay, _rendered(root, target.overlay, kustomize))
+    return Shown(target.overlay, rendered_source(root, target.overlay, kustomize))
 
 
 def set_source(wanted: gs.Source, options: ComponentOptions, start: Path | None = None) -> SetResult:
@@ -53,20 +53,11 @@ def set_source(wanted: gs.Source, options: ComponentOptions, start: Path | None 
     target = overlay_target(root, overlay)
     ssh = gs.git_sync_enabled(target.kustomization, target.overlay, target.file)
     wanted = gs.check_wanted(wanted, ssh)
-    before = _rendered(root, target.overlay, options.kustomize)
+    before = rendered_source(root, target.overlay, options.kustomize)
     after: dict[str, gs.Rendered] = {}
 
-    from ruamel.yaml.scalarstring import LiteralScalarString
-
     def plan(target: Target) -> list[Edit]:
-        return gs.plan_set(
-            target.kustomization,
-            target.file,
-            target.overlay,
-            wanted,
-            before.source,
-            literal=LiteralScalarString,
-        )
+        return plan_source(target, wanted, before.source)
 
     def check(label: str, objects: list[Manifest]) -> None:
         rendered = gs.read_rendered(objects, label)
@@ -93,5 +84,15 @@ def set_source(wanted: gs.Source, options: ComponentOptions, start: Path | None 
     return SetResult(result, before, after[target.overlay])
 
 
-def _rendered(root: Path, overlay: str, kustomize: str | None) -> gs.Rendered:
+def plan_source(target: Target, wanted: gs.Source, current: gs.Source) -> list[Edit]:
+    """The edits of the overlay's git-sync patch from ``current`` to ``wanted`` (comments kept)."""
+    from ruamel.yaml.scalarstring import LiteralScalarString
+
+    return gs.plan_set(
+        target.kustomization, target.file, target.overlay, wanted, current, literal=LiteralScalarString
+    )
+
+
+def rendered_source(root: Path, overlay: str, kustomize: str | None) -> gs.Rendered:
+    """What git-sync syncs, as the overlay renders it."""
     return gs.read_rendered(render_overlay(str(root / overlay), kustomize, root).objects(), overlay)

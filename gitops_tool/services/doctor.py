@@ -1,7 +1,8 @@
 """``gitops-tool doctor``: read what the seed's troubleshooting commands showed, then judge it.
 
-GET/LIST only, plus SubjectAccessReviews (the API's ``kubectl auth can-i --as=...``), which
-create nothing.
+GET/LIST only, plus SubjectAccessReviews (the API's ``kubectl auth can-i --as=...``) and one
+dry-run create of a Service (``dryRun=All``: the API server checks the NFS ClusterIP against its
+Service range and stores nothing), which create nothing.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import Any
 
 from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
 from gitops_tool.core.backup_jobs import BACKUP_CRONJOB
-from gitops_tool.core.conventions import NAMESPACE, NAMESPACES
+from gitops_tool.core.conventions import INFRA_NAMESPACE, NAMESPACE, NAMESPACES
 from gitops_tool.core.doctor import (
     EXECUTOR_PERMISSIONS,
     SERVICE_ACCOUNT_USER,
@@ -20,6 +21,8 @@ from gitops_tool.core.doctor import (
     ClusterSnapshot,
     run_checks,
 )
+from gitops_tool.core.service_range import Probe, ServiceRangeFacts, probe_from_refusal
+from gitops_tool.errors import GitopsError
 from gitops_tool.services import nodes
 
 SUBJECT_ACCESS_REVIEWS = api_path("authorization.k8s.io", "v1", "subjectaccessreviews")
@@ -89,6 +92,7 @@ def snapshot(client: KubeClient, overlay: str, now: datetime | None = None) -> C
         backup_cronjob=cronjob,
         jobs=jobs,
         backups_readable=readable,
+        service_range=service_range(client, overlay),
     )
 
 
@@ -102,6 +106,64 @@ def backups(client: KubeClient) -> tuple[dict[str, Any] | None, list[dict[str, A
             raise
         return None, [], False
     return cronjob, jobs, True
+
+
+NFS_SERVICE = "nfs-server"
+# A name no object has; the dry-run create never stores it.
+PROBE_SERVICE = "gitops-tool-service-range-probe"
+
+
+def _cluster_ip(service: dict[str, Any] | None) -> str | None:
+    ip = ((service or {}).get("spec") or {}).get("clusterIP")
+    return str(ip) if isinstance(ip, str) and ip and ip != "None" else None
+
+
+def _wanted_nfs_ip(overlay: str) -> str | None:
+    """The nfs-server Service's clusterIP as the overlay renders it; None outside a repository."""
+    from gitops_tool.services.rendering import render_overlay
+
+    try:
+        objects = render_overlay(overlay).objects()
+    except GitopsError:
+        return None
+    for obj in objects:
+        if obj.get("kind") == "Service" and (obj.get("metadata") or {}).get("name") == NFS_SERVICE:
+            return _cluster_ip(obj)
+    return None
+
+
+def _get(client: KubeClient, path: str) -> dict[str, Any] | None:
+    try:
+        return client.get_or_none(path)
+    except ClusterApiError as exc:
+        if exc.status not in (401, 403):
+            raise
+        return None
+
+
+def service_range(client: KubeClient, overlay: str) -> ServiceRangeFacts:
+    """Whether the NFS Service's address lies in the Service range, as far as the API server says."""
+    wanted = _wanted_nfs_ip(overlay)
+    live = _cluster_ip(_get(client, api_path("", "v1", "services", INFRA_NAMESPACE, NFS_SERVICE)))
+    kubernetes = _cluster_ip(_get(client, api_path("", "v1", "services", "default", "kubernetes")))
+    if wanted is None:
+        return ServiceRangeFacts(None, live, kubernetes, Probe.UNKNOWN)
+    probe = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": PROBE_SERVICE, "namespace": "default"},
+        "spec": {"type": "ClusterIP", "clusterIP": wanted, "ports": [{"name": "nfs", "port": 2049}]},
+    }
+    try:
+        client.create(api_path("", "v1", "services", "default"), probe, dry_run=True)
+    except ClusterApiError as exc:
+        if exc.status != 422:
+            return ServiceRangeFacts(
+                wanted, live, kubernetes, Probe.UNKNOWN, f"dry-run create: HTTP {exc.status}"
+            )
+        verdict, detail = probe_from_refusal(str(exc))
+        return ServiceRangeFacts(wanted, live, kubernetes, verdict, detail)
+    return ServiceRangeFacts(wanted, live, kubernetes, Probe.FREE)
 
 
 def diagnose(client: KubeClient, overlay: str) -> list[CheckResult]:
