@@ -49,7 +49,7 @@ def test_an_unexpected_exception_in_any_command_exits_3_with_one_line(
 
 
 def test_debug_prints_the_traceback_too(tmp_path: Path, project_repo: Path) -> None:
-    result = run_with_injected_error(["--debug", "schedulers"], project_repo, _env(tmp_path))
+    result = run_with_injected_error(["--debug", "schedulers", "list"], project_repo, _env(tmp_path))
     assert result.returncode == 3
     assert "Traceback (most recent call last)" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("gitops-tool: error: internal error")
@@ -57,10 +57,14 @@ def test_debug_prints_the_traceback_too(tmp_path: Path, project_repo: Path) -> N
 
 def test_verbose_logs_and_default_is_silent(tmp_path: Path, project_repo: Path) -> None:
     quiet = subprocess.run(
-        [GITOPS_TOOL, "schedulers"], cwd=project_repo, capture_output=True, text=True, check=False
+        [GITOPS_TOOL, "schedulers", "list"], cwd=project_repo, capture_output=True, text=True, check=False
     )
     loud = subprocess.run(
-        [GITOPS_TOOL, "-vv", "schedulers"], cwd=project_repo, capture_output=True, text=True, check=False
+        [GITOPS_TOOL, "-vv", "schedulers", "list"],
+        cwd=project_repo,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert quiet.returncode == loud.returncode == 0
     assert quiet.stderr == ""
@@ -162,7 +166,7 @@ def test_upgrade_refuses_an_overlay_outside_the_repository(
     given = str(outside) if how == "absolute" else "overlays/three-node-ha"
     head = git(project_repo, "rev-parse", "HEAD")
     result = subprocess.run(
-        [GITOPS_TOOL, "upgrade-airflow", "2.11.1", "--overlay", given],
+        [GITOPS_TOOL, "upgrade-airflow", "2.11.1", given],
         cwd=project_repo,
         env=_env(tmp_path),
         capture_output=True,
