@@ -276,3 +276,29 @@ def test_an_unknown_format_is_a_usage_error(run_cli: RunCli, repo_root: Path) ->
     result = run_cli("images", "three-node-ha", "-o", "xml", cwd=repo_root)
     assert result.code == 2
     assert "'xml' is not one of" in result.err
+
+
+def _complete(words: str, cwd: Path) -> list[str]:
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "_GITOPS_TOOL_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+    }
+    script = Path(sys.executable).parent / "gitops-tool"
+    done = subprocess.run([str(script)], env=env, cwd=cwd, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.split()
+
+
+def test_completion_of_overlays_and_scheduler_numbers(project_copy: Path) -> None:
+    assert _complete("gitops-tool render ", project_copy) == ["single-node-legacy", "three-node-ha"]
+    assert _complete("gitops-tool doctor thr", project_copy) == ["three-node-ha"]
+    assert _complete("gitops-tool remove-scheduler ", project_copy) == ["1", "2"]
+    assert _complete("gitops-tool schedulers add ", project_copy) == ["3"]
+    # Outside a repository there is nothing to offer, and no error either.
+    assert _complete("gitops-tool render ", project_copy.parent) == []
