@@ -324,7 +324,7 @@ def test_other_uncommitted_work_is_left_alone(run_cli: RunCli, repo: Path) -> No
 
 def test_schedulers_lists_role_and_node(run_cli: RunCli, repo: Path) -> None:
     assert run_cli("add-scheduler", "3", "--repo", str(repo)).code == 0
-    text = run_cli("schedulers", "--repo", str(repo))
+    text = run_cli("schedulers", "list", "--repo", str(repo))
     assert text.code == 0, text.err
     lines = text.out.splitlines()
     assert lines[1].split() == [
@@ -339,7 +339,7 @@ def test_schedulers_lists_role_and_node(run_cli: RunCli, repo: Path) -> None:
         "(unmapped)",
         f"{HA}/schedulers/scheduler-3",
     ]
-    data = json.loads(run_cli("schedulers", "--output", "json", "--repo", str(repo)).out)
+    data = json.loads(run_cli("schedulers", "list", "--output", "json", "--repo", str(repo)).out)
     assert data["overlay"] == HA
     assert [(s["role"], s["node"]) for s in data["schedulers"]] == [
         ("scheduler-1", "node-2"),

@@ -110,8 +110,8 @@ def test_major_upgrade_refusals_change_nothing(repo: Path, run_cli: RunCli) -> N
         (("3.3.2",), "is a major upgrade"),
         (("3.3.2", "--major"), "needs a backup younger than a day"),
         (
-            ("3.3.2", "--major", "--backup-confirmed", "--overlay", "overlays/three-node-ha"),
-            "without --overlay",
+            ("3.3.2", "--major", "--backup-confirmed", "overlays/three-node-ha"),
+            "without an OVERLAY",
         ),
         (("3.3.2-python3.9", "--major", "--backup-confirmed"), "is not published"),
     ):

@@ -355,7 +355,7 @@ def test_nodes_check_never_reports_nodes_missing_from_an_unreadable_answer(
 ) -> None:
     with KubeApiServer(NODES, token=CANARY_TOKEN) as api:
         fault(api)
-        result = run_cli("nodes", "check", "--overlay", _roles_overlay(tmp_path), *kube_args(api, tmp_path))
+        result = run_cli("nodes", "check", _roles_overlay(tmp_path), *kube_args(api, tmp_path))
     assert result.code == 2, result.out
     assert result.out == "" and result.err.count("\n") == 1
     assert "not found" not in result.err and "missing" not in result.err
@@ -366,7 +366,7 @@ def test_nodes_check_never_reports_nodes_missing_from_an_unreadable_answer(
 def test_doctor_never_judges_an_unreadable_answer(tmp_path: Path, run_cli: RunCli, fault: Prepare) -> None:
     with KubeApiServer(NODES, token=CANARY_TOKEN) as api:
         fault(api)
-        result = run_cli("doctor", "--overlay", _roles_overlay(tmp_path), *kube_args(api, tmp_path))
+        result = run_cli("doctor", _roles_overlay(tmp_path), *kube_args(api, tmp_path))
     assert result.code == 2
     assert result.err.count("\n") == 1 and "/api/v1/nodes" in result.err
     assert "not found" not in result.out + result.err
@@ -432,8 +432,8 @@ BROKEN_CREDENTIALS: list[tuple[str, dict[str, Any] | None, str, str]] = [
 ]
 COMMANDS: list[list[str]] = [
     ["drift", OVERLAY, "--desired-file", str(REPO_ROOT / "examples" / "live" / "three-node-ha.yaml")],
-    ["nodes", "check", "--overlay", OVERLAY],
-    ["doctor", "--overlay", OVERLAY],
+    ["nodes", "check", OVERLAY],
+    ["doctor", OVERLAY],
     ["dags", "status"],
     ["secrets", "init"],
 ]

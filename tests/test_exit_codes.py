@@ -124,7 +124,7 @@ def _read_only(folder: Path, argv: list[str]) -> list[str]:
         ["add-scheduler", "3"],
         ["upgrade-airflow", "2.11.1"],
         ["backup", "enable", "three-node-ha"],
-        ["render", "overlays/three-node-ha", "--output", "out.yaml"],
+        ["render", "overlays/three-node-ha", "--output-file", "out.yaml"],
     ],
     ids=lambda a: " ".join(a[:2]),
 )

@@ -102,17 +102,17 @@ def test_init_force_replaces_with_optimistic_concurrency(
 def test_init_to_a_file_outside_the_work_tree(tmp_path: Path, run_cli: RunCli) -> None:
     target = tmp_path / "out" / "airflow-secrets.yaml"
     target.parent.mkdir()
-    result = run_cli("secrets", "init", "--output", str(target), cwd=tmp_path)
+    result = run_cli("secrets", "init", "--output-file", str(target), cwd=tmp_path)
     assert result.code == 0, result.err
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     manifest = yaml.safe_load(target.read_text())
     values = _decoded(manifest["data"])
     assert is_fernet_key(values[c.SECRET_KEY_FERNET])
     assert all(v not in result.out for v in values.values())
-    again = run_cli("secrets", "init", "--output", str(target), cwd=tmp_path)
+    again = run_cli("secrets", "init", "--output-file", str(target), cwd=tmp_path)
     assert again.code == 2 and "exists; refusing to overwrite it without --force" in again.err
     assert yaml.safe_load(target.read_text()) == manifest
-    forced = run_cli("secrets", "init", "--output", str(target), "--force", cwd=tmp_path)
+    forced = run_cli("secrets", "init", "--output-file", str(target), "--force", cwd=tmp_path)
     assert forced.code == 0 and yaml.safe_load(target.read_text()) != manifest
     assert [p.name for p in target.parent.iterdir()] == ["airflow-secrets.yaml"]  # no temp file left
 
@@ -122,7 +122,7 @@ def test_init_refuses_a_file_inside_a_git_work_tree(tmp_path: Path, run_cli: Run
     (repo / "overlays").mkdir(parents=True)
     git(repo, "init", "-q")
     for target in (repo / "secrets.yaml", repo / "overlays" / "s.yaml"):
-        result = run_cli("secrets", "init", "--output", str(target), cwd=tmp_path)
+        result = run_cli("secrets", "init", "--output-file", str(target), cwd=tmp_path)
         assert result.code == 2
         assert "inside the work tree" in result.err
         assert not target.exists()

@@ -187,7 +187,7 @@ def _plan_major(  # noqa: PLR0917 - the planning state of upgrade(), passed on w
 
     if options.overlay:
         raise UserError(
-            "a major upgrade changes base/, which every overlay shares: run it without --overlay (--all)"
+            "a major upgrade changes base/, which every overlay shares: run it without an OVERLAY (--all)"
         )
     component_dir = root / MAJOR_COMPONENT
     if not (component_dir / "kustomization.yaml").is_file():
