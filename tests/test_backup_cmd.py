@@ -302,7 +302,7 @@ def test_restore_pauses_sync_stops_every_database_client_and_always_starts_them_
     app = api.get_object("Application", "argocd", "airflow")
     assert app is not None and app["spec"]["syncPolicy"]["automated"] == automated
     # The way back is printed whether the restore succeeded or failed.
-    assert "gitops-tool restore pre-restore-20261127T050000Z.dump --yes" in result.out + result.err
+    assert "gitops-tool backup restore pre-restore-20261127T050000Z.dump --yes" in result.out + result.err
     assert CANARY_VALUE not in result.out + result.err
 
 
@@ -331,7 +331,7 @@ def test_restore_that_does_not_finish_is_stopped_before_the_clients_start_again(
     assert len(restarted) == 2 * len(STOPPED) and min(restarted[len(STOPPED) :]) > deleted
     for name, replicas in STOPPED.items():
         assert (api.get_object("Deployment", "airflow", name) or {})["spec"]["replicas"] == replicas
-    assert "gitops-tool restore pre-restore-20261127T050000Z.dump --yes" in result.err
+    assert "gitops-tool backup restore pre-restore-20261127T050000Z.dump --yes" in result.err
 
 
 def test_restore_refuses_a_cronjob_without_the_scripts(

@@ -15,6 +15,7 @@ from gitops_tool.core.doctor import (
     run_checks,
 )
 from gitops_tool.core.node_roles import parse_role_mapping, plan_labels
+from gitops_tool.core.service_range import Probe, ServiceRangeFacts
 
 NOW = datetime(2026, 11, 27, 5, 0, tzinfo=UTC)
 MAPPING = parse_role_mapping(
@@ -102,7 +103,11 @@ def healthy() -> ClusterSnapshot:
         overlay="overlays/three-node-ha",
         backup_cronjob=BACKUP_CRONJOB,
         jobs=[backup_job("airflow-db-backup-29391720", "2026-11-27T02:00:00Z", "Complete")],
+        service_range=ServiceRangeFacts(NFS_IP, NFS_IP, "10.96.0.1", Probe.ALLOCATED),
     )
+
+
+NFS_IP = "10.96.20.49"
 
 
 def test_a_healthy_cluster_passes_every_check() -> None:
@@ -110,6 +115,7 @@ def test_a_healthy_cluster_passes_every_check() -> None:
     assert [(r.name, r.status) for r in results] == [
         ("pending pods", Status.PASS),
         ("node labels", Status.PASS),
+        ("NFS ClusterIP in the Service range", Status.PASS),
         ("NFS server and provisioner", Status.PASS),
         ("NFS write/read test", Status.PASS),
         ("PVCs bound", Status.PASS),
@@ -139,6 +145,8 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
     }
     snapshot = replace(
         healthy(),
+        # k3s's range, and the kubeadm address Git still asks for.
+        service_range=ServiceRangeFacts(NFS_IP, None, "10.43.0.1", Probe.OUT_OF_RANGE, "10.43.0.0/16"),
         pods=[
             pending,
             {
@@ -193,8 +201,11 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
     assert results["backups"].detail == (
         "the latest backup Job airflow-db-backup-29393160 failed: BackoffLimitExceeded"
     )
+    assert results["NFS ClusterIP in the Service range"].detail == (
+        "10.96.20.49 is outside the cluster's Service range 10.43.0.0/16; the kubernetes Service is 10.43.0.1"
+    )
     text = report_text(results.values())
-    assert text.count("hint:") == 10
+    assert text.count("hint:") == 11
 
 
 def test_backups_not_enabled_not_yet_run_suspended_or_unreadable() -> None:
