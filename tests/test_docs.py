@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import importlib.util
 import re
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -151,3 +152,26 @@ def test_the_troubleshooting_page_lists_every_doctor_check() -> None:
     page = (REPO_ROOT / "docs" / "troubleshooting.md").read_text(encoding="utf-8")
     table = page.split("## `gitops-tool doctor`", 1)[1].split("\n## ", 1)[0]
     assert [name for name in names if f"| **{name}**" not in table] == []
+
+
+def test_the_manual_builds_strictly(tmp_path: Path) -> None:
+    """What .ci/run runs, here too so a broken link or anchor shows in the tests of whoever broke it."""
+    built = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mkdocs",
+            "build",
+            "--strict",
+            "--quiet",
+            "--config-file",
+            str(REPO_ROOT / "mkdocs.yml"),
+            "--site-dir",
+            str(tmp_path / "site"),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert built.returncode == 0, built.stderr
+    assert (tmp_path / "site" / "reference" / "commands" / "index.html").is_file()
