@@ -163,7 +163,6 @@ def test_the_manual_builds_strictly(tmp_path: Path) -> None:
             "mkdocs",
             "build",
             "--strict",
-            "--quiet",
             "--config-file",
             str(REPO_ROOT / "mkdocs.yml"),
             "--site-dir",
