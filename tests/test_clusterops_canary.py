@@ -32,7 +32,7 @@ EXPECTED: dict[tuple[str, ...], int] = {
     ("nodes", "apply", "--yes"): 0,
     ("backup", "now", "--poll-interval", "0.01"): 0,
     ("backup", "list", "--poll-interval", "0.01"): 0,
-    ("restore", "airflow-20261127T020000Z.dump", "--yes", "--poll-interval", "0.01"): 0,
+    ("backup", "restore", "airflow-20261127T020000Z.dump", "--yes", "--poll-interval", "0.01"): 0,
     ("doctor",): 1,
     ("migrate", "plan"): 0,
     ("migrate", "check"): 1,
