@@ -35,14 +35,17 @@ SEED_TABLE = {
     "scheduler-1": {"airflow-scheduler-1", "node-exporter"},
     "scheduler-2": {"airflow-scheduler-2", "node-exporter"},
 }
+TRIGGERER_COMPONENT = "triggerer"
 
 
-def _schedulers(objects: tuple[Manifest, ...]) -> list[Manifest]:
+def _schedulers(objects: tuple[Manifest, ...], component: str = SCHEDULER_COMPONENT) -> list[Manifest]:
     return [
-        o
-        for o in objects
-        if o["kind"] == "Deployment" and pod_labels(o).get(COMPONENT_LABEL) == SCHEDULER_COMPONENT
+        o for o in objects if o["kind"] == "Deployment" and pod_labels(o).get(COMPONENT_LABEL) == component
     ]
+
+
+def _triggerers(objects: tuple[Manifest, ...]) -> list[Manifest]:
+    return _schedulers(objects, TRIGGERER_COMPONENT)
 
 
 # The shipped render, and the one with optional components/backup enabled (`gitops-tool backup enable`).
@@ -59,10 +62,12 @@ def test_ha_placement_is_the_seed_table(render: Render) -> None:
         assert components <= matrix[roles[role]], (
             f"{role} ({roles[role]}) misses {components - matrix[roles[role]]}"
         )
-    # Scheduler nodes run their scheduler and node-exporter only: everything else is management's.
+    # Scheduler nodes run their scheduler, its triggerer and node-exporter only: everything else is
+    # management's.
     for role, node in roles.items():
         if role != "management":
-            assert matrix[node] == {f"airflow-{role}", "node-exporter"}, role
+            triggerer = f"airflow-triggerer-{role.removeprefix('scheduler-')}"
+            assert matrix[node] == {f"airflow-{role}", triggerer, "node-exporter"}, role
     assert matrix[roles["management"]] >= {"nfs-client-provisioner", "airflow-db-migrate", "test-nfs-pod"}
     # The backup pods run beside PostgreSQL (and the NFS server) on the management node.
     assert ("airflow-db-backup" in matrix[roles["management"]]) == (render is rendered_with_backup)
@@ -119,10 +124,12 @@ def test_legacy_anchor_starts_in_the_earliest_workload_wave(render: Render) -> N
     assert _wave(anchor) == min(_wave(o) for o in objects if pod_spec(o) is not None)
 
 
-def test_each_scheduler_requires_its_own_role_and_avoids_every_other_scheduler() -> None:
+@pytest.mark.parametrize("component", [SCHEDULER_COMPONENT, TRIGGERER_COMPONENT])
+def test_each_scheduler_requires_its_own_role_and_avoids_every_other_scheduler(component: str) -> None:
+    """Schedulers, and the triggerer each scheduler folder brings (one per scheduler node)."""
     objects = rendered(HA)
-    schedulers = _schedulers(objects)
-    assert len(schedulers) >= 2, "the seed's two schedulers at least"
+    schedulers = _schedulers(objects, component)
+    assert len(schedulers) >= 2, "the seed's two schedulers (and triggerers) at least"
     for scheduler in schedulers:
         n = scheduler["metadata"]["name"].rsplit("-", 1)[1]
         spec = pod_spec(scheduler) or {}
@@ -143,33 +150,35 @@ def test_each_scheduler_requires_its_own_role_and_avoids_every_other_scheduler()
         assert scheduler["spec"]["strategy"] == {"type": "Recreate"}
 
 
-def test_anti_affinity_keeps_two_schedulers_off_one_node() -> None:
-    """With the node roles collapsed onto one node, the second scheduler has nowhere to go."""
+@pytest.mark.parametrize("component", [SCHEDULER_COMPONENT, TRIGGERER_COMPONENT])
+def test_anti_affinity_keeps_two_schedulers_off_one_node(component: str) -> None:
+    """With the node roles collapsed onto one node, the second scheduler (triggerer) has nowhere to go."""
     objects = rendered(HA)
     one_node = {"node-x": {NODE_ROLE_LABEL: "scheduler-1", "kubernetes.io/hostname": "node-x"}}
     relaxed = []
     for obj in objects:
         copy: Manifest = yaml.safe_load(yaml.safe_dump(obj))
-        if obj in _schedulers(objects):
+        if obj in _schedulers(objects, component):
             del copy["spec"]["template"]["spec"]["affinity"]["nodeAffinity"]
         relaxed.append(copy)
     placed = placement(relaxed, one_node)
-    schedulers = _schedulers(objects)
+    schedulers = _schedulers(objects, component)
     fitting = sorted(len(placed[f"Deployment/airflow/{s['metadata']['name']}"]) for s in schedulers)
     assert fitting == [0] * (len(schedulers) - 1) + [1]
 
 
-def test_pod_disruption_budget_covers_every_scheduler() -> None:
+@pytest.mark.parametrize("component", [SCHEDULER_COMPONENT, TRIGGERER_COMPONENT])
+def test_pod_disruption_budget_covers_every_scheduler(component: str) -> None:
     objects = rendered(HA)
-    budget = find(objects, "PodDisruptionBudget", "airflow-scheduler")
+    budget = find(objects, "PodDisruptionBudget", f"airflow-{component}")
     assert budget["spec"]["maxUnavailable"] == 1
-    assert budget["spec"]["selector"] == {"matchLabels": {COMPONENT_LABEL: SCHEDULER_COMPONENT}}
+    assert budget["spec"]["selector"] == {"matchLabels": {COMPONENT_LABEL: component}}
     covered = [
         o
         for o in rendered(HA)
         if pod_spec(o) is not None and selector_matches(budget["spec"]["selector"], pod_labels(o))
     ]
-    assert covered == _schedulers(objects)
+    assert covered == _schedulers(objects, component)
 
 
 SCHEDULER_FOLDER = re.compile(r"^scheduler-(\d+)$")
@@ -192,7 +201,7 @@ def test_scheduler_instances_are_small_folders_differing_only_in_n(overlay: str)
         assert text.replace(f'"-{n}"', '"-1"').replace(f"scheduler-{n}", "scheduler-1") == first
         assert text.count(n) >= 2 and f'nameSuffix: "-{n}"' in text and f"scheduler: scheduler-{n}" in text
         data = yaml.safe_load(text)
-        assert data["resources"] == ["../../../../base/scheduler"]
+        assert data["resources"] == ["../../../../base/scheduler", "../../../../base/triggerer"]
     base = yaml.safe_load((REPO_ROOT / "base" / "kustomization.yaml").read_text(encoding="utf-8"))
     assert "scheduler" not in base["resources"], "the scheduler template is pulled per instance only"
 
