@@ -44,7 +44,7 @@ def _airflow_pods(schedulers: int) -> set[str]:
     """Airflow's own pods: what may use PostgreSQL and send statsd."""
     pods = {"airflow-webserver", "airflow-db-migrate", "airflow-create-admin"}
     for n in range(1, schedulers + 1):
-        pods |= {f"airflow-scheduler-{n}", f"worker-pod-template-{n}"}
+        pods |= {f"airflow-scheduler-{n}", f"airflow-triggerer-{n}", f"worker-pod-template-{n}"}
     return pods
 
 
@@ -71,6 +71,8 @@ def _expected(schedulers: int, git_sync: bool, backup: bool) -> dict[str, dict[s
     }
     for n in range(1, schedulers + 1):
         matrix[f"airflow-scheduler-{n}"] = {"8974/TCP": set()}  # health port: the kubelet only
+        # The trigger log server: the webserver reads a deferred task's trigger log from it.
+        matrix[f"airflow-triggerer-{n}"] = {"8794/TCP": {"airflow-webserver"}}
     if git_sync:
         matrix["airflow-git-sync"] = {"2020/TCP": {"prometheus"}}
     return matrix
