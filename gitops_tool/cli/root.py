@@ -65,6 +65,7 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
         "Optional Kustomize components (components/*): list them, enable or disable one in overlays.",
     ),
     ("drift", "Compare the live cluster (or a snapshot) with Git: exit 0 in sync, 1 drift, 2 error."),
+    ("logs", "Airflow's logs on the airflow-logs volume: how many days CronJob airflow-log-retention keeps."),
     ("dags", "Publish DAG folders atomically to the airflow-dags volume (clusters without git-sync)."),
     ("migrate", "Migrate from the single-node legacy layout to the three-node HA layout, step by step."),
     ("policy", "The repository's Rego policies (policies/*.rego)."),

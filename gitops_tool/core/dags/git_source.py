@@ -19,17 +19,15 @@ password, a query string).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from gitops_tool.core import components as cc
-from gitops_tool.core.conventions import NAMESPACE
-from gitops_tool.core.documents import parse_documents
+from gitops_tool.core.configmap_patches import upsert
 from gitops_tool.core.objects import Manifest
-from gitops_tool.core.scaffold.plan import Edit, SequenceInsert, SequenceRemove
+from gitops_tool.core.scaffold.plan import Edit
 from gitops_tool.errors import UserError
 
 CONFIGMAP = "airflow-git-sync"
@@ -264,55 +262,12 @@ def plan_set(
     # A copy, as the edits leave it, so every index is right when they are applied in order.
     entries = list(cc.kustomization_list(kustomization, PATCHES_KEY, file))
     source = {k: v for k, v in wanted.given().items() if k in KEYS}
-    edits = _upsert(entries, file, CONFIGMAP, KEYS, source, literal) if source else []
+    edits = upsert(entries, file, CONFIGMAP, KEYS, source, literal) if source else []
     if wanted.subdir is not None:
         folder = {DAGS_FOLDER_KEY: dags_folder(wanted.subdir)} if wanted.subdir else None
         for name in SETTINGS_CONFIGMAPS:
-            edits += _upsert(entries, file, name, (DAGS_FOLDER_KEY,), folder, literal)
+            edits += upsert(entries, file, name, (DAGS_FOLDER_KEY,), folder, literal)
     return edits
-
-
-def _upsert(  # noqa: PLR0917 - one patch entry: where, which ConfigMap, which keys, what
-    entries: list[Any],
-    file: str,
-    name: str,
-    keys: tuple[str, ...],
-    data: Mapping[str, str] | None,
-    literal: Callable[[str], Any],
-) -> list[Edit]:
-    """Edits setting ``data`` in the overlay's patch of ConfigMap ``name`` (updated in place, keeping
-    the ``keys`` it set before; created at the end if absent; removed when ``data`` is None).
-    ``entries`` is updated to what the edits leave."""
-    target = {"kind": "ConfigMap", "name": name}
-    for index, existing in enumerate(entries):
-        if isinstance(existing, Mapping) and existing.get("target") == target:
-            edits: list[Edit] = [SequenceRemove(file, (PATCHES_KEY,), index)]
-            del entries[index]
-            if data is not None:
-                merged = {**_patched_data(existing.get("patch"), file, name, keys), **data}
-                entries.insert(index, _patch(name, keys, merged, literal))
-                edits.append(SequenceInsert(file, (PATCHES_KEY,), index, entries[index]))
-            return edits
-    if data is None:
-        return []
-    entries.append(_patch(name, keys, data, literal))
-    return [SequenceInsert(file, (PATCHES_KEY,), len(entries) - 1, entries[-1])]
-
-
-def _patched_data(text: Any, file: str, name: str, keys: tuple[str, ...]) -> dict[str, str]:
-    documents = parse_documents(text, f"{file}: patch of {name}") if isinstance(text, str) else []
-    data = documents[0].get("data") if documents and isinstance(documents[0], dict) else None
-    return {str(k): str(v) for k, v in data.items() if k in keys} if isinstance(data, dict) else {}
-
-
-def _patch(
-    name: str, keys: tuple[str, ...], data: Mapping[str, str], literal: Callable[[str], Any]
-) -> dict[str, Any]:
-    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", f"  name: {name}"]
-    lines += [f"  namespace: {NAMESPACE}", "data:"]
-    # JSON strings are YAML double-quoted scalars: every value stays a string (a ref of digits too).
-    lines += [f"  {key}: {json.dumps(data[key])}" for key in keys if key in data]
-    return {"target": {"kind": "ConfigMap", "name": name}, "patch": literal("\n".join(lines) + "\n")}
 
 
 def placeholder_warning(objects: list[Manifest], overlay: str) -> str | None:
