@@ -10,6 +10,7 @@ statsd fixture). Every process has a timeout and is killed on the way out.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -92,9 +93,36 @@ def container_env(
         elif "configMapKeyRef" in (item.get("valueFrom") or {}):
             ref = item["valueFrom"]["configMapKeyRef"]
             env[str(item["name"])] = config_maps[str(ref["name"])][str(ref["key"])]
+        elif "fieldRef" in (item.get("valueFrom") or {}):
+            env[str(item["name"])] = FIELD_VALUES.get(str(item["valueFrom"]["fieldRef"]["fieldPath"]), "")
         else:
             env[str(item["name"])] = ""
-    return env
+    # $(NAME) refers to a variable defined earlier in the container's env (the kubelet expands it).
+    return {name: _DEPENDENT.sub(lambda m: env.get(m[1], m[0]), value) for name, value in env.items()}
+
+
+# What the downward API would give a pod here.
+FIELD_VALUES = {"spec.nodeName": "local-node", "metadata.name": "local-pod", "metadata.namespace": "airflow"}
+_DEPENDENT = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
+
+
+def config_map_files(container: AirflowContainer, objects: list[Manifest]) -> dict[str, str]:
+    """Files the container sees from its ConfigMap volumes: mount path/key -> content."""
+    config_maps = _config_maps(objects)
+    spec = pod_spec(container.pod) or {}
+    volumes = {str(v["name"]): v for v in spec.get("volumes") or []}
+    files: dict[str, str] = {}
+    for mount in container.container.get("volumeMounts") or []:
+        source = volumes.get(str(mount["name"]), {}).get("configMap")
+        if source is None:
+            continue
+        data = config_maps.get(str(source["name"]))
+        if data is None:  # a hashed name: generated ConfigMaps keep the name with a suffix
+            matches = [v for k, v in config_maps.items() if k.rsplit("-", 1)[0] == source["name"]]
+            data = matches[0] if len(matches) == 1 else {}
+        for key, content in data.items():
+            files[f"{mount['mountPath']}/{key}"] = content
+    return files
 
 
 def airflow_containers(objects: list[Manifest]) -> list[AirflowContainer]:
@@ -146,6 +174,14 @@ class LocalRun:
     dsn: str
     statsd_port: int
     fernet_key: str = field(default_factory=lambda: _fernet_key())  # noqa: PLW0108 (defined below)
+
+    def install_files(self, files: Mapping[str, str]) -> None:
+        """Writes the container's ConfigMap files that live under AIRFLOW_HOME into ``home``."""
+        for path, content in files.items():
+            if path.startswith(CONTAINER_HOME + "/"):
+                target = self.home / path[len(CONTAINER_HOME) + 1 :]
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(content)
 
     def env(self, rendered_env: Mapping[str, str]) -> dict[str, str]:
         """``rendered_env`` made to run here: container paths under ``home``, the database and the
@@ -277,16 +313,19 @@ class StatsdListener:
 # for a few seconds.
 PROBE_DAG_ID = "gitops.probe"
 PROBE_DAG = """
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow import DAG
 from airflow.operators.bash import BashOperator
-from airflow.sensors.time_delta import TimeDeltaSensorAsync
+from airflow.sensors.date_time import DateTimeSensorAsync
 from airflow.utils.task_group import TaskGroup
 
 with DAG("gitops.probe", start_date=datetime(2024, 1, 1), schedule=None, catchup=False) as dag:
     with TaskGroup("grp"):
-        inner = TimeDeltaSensorAsync(task_id="inner", delta=timedelta(seconds=10))
+        # Waits 8 s from its own start, however late that is (a busy machine): it always defers.
+        inner = DateTimeSensorAsync(
+            task_id="inner", target_time="{{ (ti.start_date + macros.timedelta(seconds=8)).isoformat() }}"
+        )
     done = BashOperator(task_id="done", bash_command="true")
     inner >> done
 """
@@ -328,6 +367,8 @@ def run_scenario(objects: list[Manifest], local: LocalRun, sql: Any, timeout: fl
     triggerer = find_container(objects, ["airflow", "triggerer"])
     result = ScenarioResult(logs=local.home / "process-logs")
     result.logs.mkdir(parents=True, exist_ok=True)
+    for container in (migrate, scheduler, triggerer):
+        local.install_files(config_map_files(container, objects))
     run(migrate.args, local.env(migrate.env), timeout=300)
     scheduler_env = local.env(scheduler.env)
     write_probe_dag(Path(scheduler_env["AIRFLOW__CORE__DAGS_FOLDER"]))
