@@ -26,7 +26,14 @@ from tests.manifests_support import (
 
 AIRFLOW_IMAGE = "apache/airflow:2.11.0-python3.9"
 # Pods that talk to the Kubernetes API and therefore mount a service account token.
-API_USERS = {"airflow-scheduler", "nfs-client-provisioner", "prometheus", "kube-state-metrics"}
+# The webserver reads a running task's log from its worker pod (docs/concepts/webserver-logs.md).
+API_USERS = {
+    "airflow-scheduler",
+    "airflow-webserver",
+    "nfs-client-provisioner",
+    "prometheus",
+    "kube-state-metrics",
+}
 # Init containers may run as root only to hand a node-local directory to the main container's user.
 ROOT_INIT_CAPABILITIES = {"CHOWN", "FOWNER"}
 HOST_RULES = {"privileged", "host-path", "host-network", "host-pid", "host-ipc"}
@@ -334,3 +341,26 @@ def test_no_credential_is_written_in_git(objects: tuple[Manifest, ...]) -> None:
     assert literal == []
     config = find(objects, "ConfigMap", "airflow-config")["data"]
     assert not [key for key in config if CREDENTIAL_NAME.search(key)]
+
+
+def test_the_webserver_may_read_pod_logs_and_nothing_more(objects: tuple[Manifest, ...]) -> None:
+    """Its own account, bound in namespace airflow to a Role of pods get/list and pods/log get."""
+    webserver = pod_spec(find(objects, "Deployment", "airflow-webserver")) or {}
+    assert webserver["serviceAccountName"] == "airflow-webserver"
+    assert webserver["automountServiceAccountToken"] is True
+    bindings = [
+        o
+        for o in objects
+        if o["kind"] in ("RoleBinding", "ClusterRoleBinding")
+        and any(s["name"] == "airflow-webserver" for s in o["subjects"])
+    ]
+    assert [(b["kind"], b["metadata"]["namespace"]) for b in bindings] == [("RoleBinding", "airflow")]
+    role = find(objects, "Role", bindings[0]["roleRef"]["name"])
+    grants = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert grants == {("", "pods", "get"), ("", "pods", "list"), ("", "pods/log", "get")}
