@@ -258,17 +258,28 @@ def test_worker_pod_templates_become_worker_pods(overlay: str, tmp_path: Path) -
         assert result.returncode == 0, f"{where}: {result.stderr[-3000:]}"
         pod = json.loads(result.stdout)
         spec, want = pod["spec"], template["spec"]
+        # The provider merges the executor's container `base` into the template's FIRST container:
+        # that must be the template's own `base` (Airflow's pod_template_file contract), or the task
+        # runs with a sidecar's settings.
+        template_names = [c["name"] for c in want["containers"]]
+        assert template_names[0] == "base", (
+            f"{where}: the template's first container is {template_names[0]!r}, not 'base'"
+        )
+        template_base = want["containers"][0]
         names = [c["name"] for c in spec["containers"]]
-        assert names[0] == "base", f"{where}: the task runs in container {names[0]!r}, not 'base'"
+        assert names == template_names, f"{where}: the worker pod's containers are {names}"
         base = spec["containers"][0]
         assert base["args"][:3] == ["airflow", "tasks", "run"], where
         assert {v["name"] for v in spec["volumes"]} == {v["name"] for v in want["volumes"]}, where
-        want_env = {e["name"] for e in want["containers"][0].get("env", [])}
+        want_env = {e["name"] for e in template_base.get("env", [])}
         assert want_env <= {e["name"] for e in base.get("env", [])}, where
-        assert base.get("envFrom") == want["containers"][0].get("envFrom"), where
+        assert base.get("envFrom") == template_base.get("envFrom"), where
+        assert base["resources"] == template_base["resources"], where
+        assert base["securityContext"] == template_base["securityContext"], where
         assert spec.get("affinity") == want.get("affinity"), where
         assert spec.get("securityContext") == want.get("securityContext"), where
-        assert base["volumeMounts"] == want["containers"][0]["volumeMounts"], where
+        assert spec.get("terminationGracePeriodSeconds") == want.get("terminationGracePeriodSeconds"), where
+        assert base["volumeMounts"] == template_base["volumeMounts"], where
 
 
 @pytest.mark.slow
