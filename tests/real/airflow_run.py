@@ -28,6 +28,7 @@ from gitops_tool.core.documents import parse_manifests
 from gitops_tool.core.images import embedded_pods, pod_spec
 from gitops_tool.core.objects import Manifest, describe
 from gitops_tool.services.rendering import render_overlay
+from tests.real.servers import free_port
 
 AIRFLOW_VERSION = "2.11.0"
 AIRFLOW_IMAGE = "apache/airflow"
@@ -157,12 +158,6 @@ def find_container(objects: list[Manifest], args_prefix: list[str]) -> AirflowCo
         if candidate.args[: len(args_prefix)] == args_prefix:
             return candidate
     raise AssertionError(f"no Airflow container runs {' '.join(args_prefix)!r} in the render")
-
-
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass(frozen=True)
