@@ -163,6 +163,7 @@ def test_after_the_sync_drift_reports_nothing(repo: Path, run_cli: RunCli, tmp_p
             "missing": 0,
             "extra": 0,
             "unknown": 0,
+            "unknown_scopes": 0,
         }
         assert api.methods() == {"GET"}
 
