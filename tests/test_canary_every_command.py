@@ -107,6 +107,9 @@ INVOCATIONS: dict[str, list[list[str]]] = {
         ["single-node-legacy", "--url", "https://git.example.com/x/y.git"],
     ],
     "dags source show": [["three-node-ha"], ["three-node-ha", "--output", "json"], ["nope"]],
+    "logs retention show": [["three-node-ha"], ["nope", "-o", "json"]],
+    # Refusals only (a success would commit in this repository).
+    "logs retention set": [["0", "three-node-ha"], ["30", "nope"]],
     "migrate plan": [["--kubeconfig", K]],
     "migrate check": [["--kubeconfig", K]],
     "migrate switch": [["--to", "overlays/nope"]],

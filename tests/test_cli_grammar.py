@@ -56,6 +56,7 @@ ACTIONS = {
     "secrets rotate",
     "migrate switch",
     "drift adopt",
+    "logs retention set",
 }
 
 

@@ -8,7 +8,7 @@ import typer
 from gitops_tool.cli import options
 from gitops_tool.cli.components import component_options, report_change
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
-from gitops_tool.errors import EXIT_OK, UserError
+from gitops_tool.errors import EXIT_OK
 
 logs_app = typer.Typer(
     name="logs",
@@ -29,10 +29,7 @@ def register(app: typer.Typer) -> None:
 
 @retention_app.command("show", epilog="Example: gitops-tool logs retention show three-node-ha")
 def show(
-    overlay: Annotated[
-        str,
-        typer.Argument(metavar="[OVERLAY]", help="The overlay, e.g. three-node-ha (default: the HA one)."),
-    ] = DEFAULT_OVERLAY,
+    overlay: options.Overlay = None,
     output: options.OutputFormat = "text",
     kustomize: options.Kustomize = None,
 ) -> int:
@@ -40,9 +37,7 @@ def show(
     from gitops_tool.core.log_retention import CONFIGMAP, DEFAULT_DAYS
     from gitops_tool.services.log_retention import show as show_days
 
-    if output not in ("text", "json"):
-        raise UserError(f"unknown --output {output!r}: use text or json")
-    label, days = show_days(overlay, kustomize=kustomize)
+    label, days = show_days(overlay or DEFAULT_OVERLAY, kustomize=kustomize)
     if output == "json":
         typer.echo(json.dumps({"overlay": label, "days": days, "default": days == DEFAULT_DAYS}, indent=2))
     else:
