@@ -78,8 +78,9 @@ def test_style_is_kept_for_unindented_lists() -> None:
 
 
 def test_lock_excludes_a_second_holder_and_is_released(tmp_path: Path) -> None:
-    with repository_lock(tmp_path, "add-scheduler") as path:
-        assert path.read_text().split()[0] == str(os.getpid())
+    with repository_lock(tmp_path, "add-scheduler") as lock:
+        assert lock.path.read_text().split()[0] == str(os.getpid())
+        assert lock.taken_over is None
         with (
             pytest.raises(RepositoryError, match="another gitops-tool add/remove is running"),
             repository_lock(tmp_path, "remove-scheduler"),
@@ -98,8 +99,9 @@ def test_lock_left_by_a_dead_process_is_stale(tmp_path: Path) -> None:
     gone = subprocess.Popen(["true"])
     gone.wait()
     (tmp_path / LOCK_NAME).write_text(f"{gone.pid} {os.uname().nodename} add-scheduler\n")
-    with repository_lock(tmp_path, "add-scheduler") as path:
-        assert path.read_text().split()[0] == str(os.getpid())
+    with repository_lock(tmp_path, "add-scheduler") as lock:
+        assert lock.path.read_text().split()[0] == str(os.getpid())
+        assert lock.taken_over == f"pid {gone.pid} on {os.uname().nodename}: add-scheduler"
 
 
 def test_transaction_rolls_back_every_step(tmp_path: Path) -> None:

@@ -145,6 +145,25 @@ class GitRepo:
         self._git("commit", "--quiet", "--only", "-m", message, "--", *paths)
         return self.head_commit()
 
+    def commit_of(self, ref: str) -> str | None:
+        """The commit ``ref`` points at, or None."""
+        return self._current_commit(ref)
+
+    def is_commit_on(self, commit: str, parent: str, message: str) -> bool:
+        """Whether ``commit`` has ``parent`` as its only parent and ``message`` as its message."""
+        out = self._git("log", "-1", "--format=%P%x00%B", commit)
+        parents, _, body = out.partition("\0")
+        return parents.split() == [parent] and body.strip() == message.strip()
+
+    def checkout_paths(self, commit: str, paths: Sequence[str]) -> None:
+        """Put ``paths`` back in the work tree as they are in ``commit`` (those it has)."""
+        if not paths:
+            return
+        listed = self._git("ls-tree", "-r", "-z", "--name-only", commit, "--", *paths)
+        files = [name for name in listed.split("\0") if name]
+        if files:
+            self._git("checkout", commit, "--", *files)
+
     def changed_in_head(self) -> list[str]:
         return sorted(p for p in self._git("show", "--name-only", "--format=", "HEAD").splitlines() if p)
 

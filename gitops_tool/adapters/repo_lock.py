@@ -12,6 +12,7 @@ import contextlib
 import os
 import socket
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from gitops_tool.errors import RepositoryError
@@ -19,24 +20,32 @@ from gitops_tool.errors import RepositoryError
 LOCK_NAME = "gitops-tool.lock"
 
 
+@dataclass(frozen=True)
+class Lock:
+    path: Path
+    taken_over: str | None  # the stale lock's owner ("pid 12 on host: add-scheduler"), if there was one
+
+
 @contextlib.contextmanager
-def repository_lock(git_dir: Path, what: str) -> Iterator[Path]:
+def repository_lock(git_dir: Path, what: str) -> Iterator[Lock]:
     """Hold the repository's lock for the duration of the ``with`` block."""
     path = git_dir / LOCK_NAME
-    _acquire(path, what)
+    stale = _acquire(path, what)
     try:
-        yield path
+        yield Lock(path, stale)
     finally:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
 
 
-def _acquire(path: Path, what: str) -> None:
+def _acquire(path: Path, what: str) -> str | None:
+    stale: str | None = None
     for _attempt in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             if _is_stale(path):
+                stale = _owner(path, with_command=True)
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                 continue
@@ -46,7 +55,7 @@ def _acquire(path: Path, what: str) -> None:
             ) from None
         with os.fdopen(fd, "w") as handle:
             handle.write(f"{os.getpid()} {socket.gethostname()} {what}\n")
-        return
+        return stale
     raise RepositoryError(f"cannot take the repository lock {path}: it keeps reappearing")
 
 
@@ -59,9 +68,15 @@ def _read(path: Path) -> tuple[int | None, str]:
     return pid, fields[1] if len(fields) > 1 else ""
 
 
-def _owner(path: Path) -> str:
+def _owner(path: Path, with_command: bool = False) -> str:
     pid, host = _read(path)
-    return f"pid {pid} on {host}" if pid else "owner unknown"
+    if not pid:
+        return "owner unknown"
+    command = ""
+    if with_command:
+        with contextlib.suppress(OSError, UnicodeDecodeError):
+            command = " ".join(path.read_text(encoding="utf-8").split()[2:])
+    return f"pid {pid} on {host}" + (f": {command}" if command else "")
 
 
 def _is_stale(path: Path) -> bool:

@@ -10,8 +10,10 @@
 interrupt the restore; ``sigterm_as_interrupt`` makes SIGTERM take the same way out.
 
 Test hook: when the environment variable ``GITOPS_TOOL_TEST_PAUSE_WRITING`` names a file, the
-writer creates that file after writing the first file of a new folder and then waits (up to 60 s),
-so a test can interrupt the real command at exactly that point. It changes nothing else.
+writer creates that file after writing the first file of a new folder (or, with
+``GITOPS_TOOL_TEST_PAUSE_AT=STEP``, at that named step of services/committed_change.py) and then
+waits (up to 60 s), so a test can interrupt or kill the real command at exactly that point. It
+changes nothing else.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from gitops_tool.adapters.files import atomic_write
 from gitops_tool.errors import UserError
 
 PAUSE_HOOK_ENV = "GITOPS_TOOL_TEST_PAUSE_WRITING"
+PAUSE_STEP_ENV = "GITOPS_TOOL_TEST_PAUSE_AT"
 _PAUSE_LIMIT_S = 60.0
 
 
@@ -63,7 +66,7 @@ class FileTransaction:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write(path, text)
                 if index == 0:
-                    _pause_for_tests()
+                    pause_for_tests("writing")
             staging.chmod(0o755)  # mkdtemp makes it 0700; a folder of the repository is 0755
             staging.rename(target)
         except BaseException:
@@ -158,9 +161,19 @@ def sigint_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def _pause_for_tests() -> None:
+def ignore_interrupts() -> None:
+    """From now on Ctrl-C and SIGTERM are ignored (a commit was made: the command must report it).
+
+    The console entry point (cli/entry.py) restores the handlers when the command returns.
+    """
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signum, signal.SIG_IGN)
+
+
+def pause_for_tests(step: str) -> None:
     marker = os.environ.get(PAUSE_HOOK_ENV)
-    if not marker:
+    if not marker or os.environ.get(PAUSE_STEP_ENV, "writing") != step:
         return
     Path(marker).touch()
     deadline = time.monotonic() + _PAUSE_LIMIT_S

@@ -18,10 +18,10 @@ from gitops_tool.adapters.files import read_text
 from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
 from gitops_tool.adapters.overlay_files import resolve_overlay_in
 from gitops_tool.adapters.project import display_path, list_overlays
-from gitops_tool.adapters.repo_lock import repository_lock
-from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
+from gitops_tool.adapters.transaction import FileTransaction
 from gitops_tool.core import airflow_upgrade as up
-from gitops_tool.errors import RepositoryError, UserError
+from gitops_tool.errors import UserError
+from gitops_tool.services.committed_change import commit_change, locked_repository, refuse_dirty
 from gitops_tool.services.rendering import render_overlay
 
 MANIFEST_FOLDERS = ("base", "components", "overlays")
@@ -92,32 +92,36 @@ def check_recent_backup(
 
 
 def upgrade(version: str, options: UpgradeOptions, start: Path | None = None) -> UpgradeResult:
-    root, git = open_project_repo(start or Path.cwd())
-    git.check_ready()
-    # Inside the repository only: an absolute path or a committed symlink elsewhere is refused.
-    targets = [resolve_overlay_in(root, options.overlay)] if options.overlay else list_overlays(root)
     if options.dry_run:
-        return _plan(root, git, version, targets, options)[0]
-    with repository_lock(git.git_dir, "upgrade-airflow"):
+        root, git = open_project_repo(start or Path.cwd())
+        git.check_ready()
+        return _plan(root, git, version, _targets(root, options), options)[0]
+    with locked_repository(start or Path.cwd(), "upgrade-airflow") as (root, git):
+        targets = _targets(root, options)
         result, changes = _plan(root, git, version, targets, options)
-        if options.commit:
-            git.identity()
-        snapshot = git.snapshot()
-        try:
-            with sigterm_as_interrupt(), FileTransaction(root) as files:
-                for path, text in sorted(changes.items()):
-                    files.write_file(path, text)
-                _verify(root, targets, up.parse_tag(result.new), options)
-                if options.commit:
-                    paths = [git.relative(root / p) for p in sorted(changes)]
-                    result.commit = git.commit_paths(
-                        paths, up.commit_message(_tag(result.new), result.overlays)
-                    )
-                files.finish()
-        except BaseException:
-            git.restore(snapshot)
-            raise
+
+        def apply(files: FileTransaction) -> list[str]:
+            for path, text in sorted(changes.items()):
+                files.write_file(path, text)
+            _verify(root, targets, up.parse_tag(result.new), options)
+            return paths
+
+        paths = [git.relative(root / p) for p in sorted(changes)]
+        result.commit = commit_change(
+            root,
+            git,
+            verb="upgrade-airflow",
+            message=up.commit_message(_tag(result.new), result.overlays),
+            paths=paths,
+            apply=apply,
+            commit=options.commit,
+        )
     return result
+
+
+def _targets(root: Path, options: UpgradeOptions) -> list[Path]:
+    # Inside the repository only: an absolute path or a committed symlink elsewhere is refused.
+    return [resolve_overlay_in(root, options.overlay)] if options.overlay else list_overlays(root)
 
 
 def _tag(text: str) -> up.AirflowTag:
@@ -130,10 +134,7 @@ def _plan(
     root: Path, git: GitRepo, version: str, targets: list[Path], options: UpgradeOptions
 ) -> tuple[UpgradeResult, dict[str, str]]:
     folders = [f for f in MANIFEST_FOLDERS if (root / f).is_dir()]
-    dirty = git.dirty([git.relative(root / f) for f in folders])
-    if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise RepositoryError(f"uncommitted changes in the manifests: {shown}; commit or stash them first")
+    refuse_dirty(git, root, folders, "the manifests")
     currents: dict[up.AirflowTag, list[str]] = {}
     new: up.AirflowTag | None = None
     labels = []

@@ -17,17 +17,16 @@ from typing import Any
 
 from gitops_tool.adapters import yaml_roundtrip
 from gitops_tool.adapters.files import read_text
-from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
 from gitops_tool.adapters.overlay_files import FileChange, materialise, resolve_overlay_in
 from gitops_tool.adapters.project import find_project_root, kustomization_file, list_overlays
-from gitops_tool.adapters.repo_lock import repository_lock
-from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
+from gitops_tool.adapters.transaction import FileTransaction
 from gitops_tool.core import components as cc
 from gitops_tool.core import project_whitelist
 from gitops_tool.core.argocd import PROJECT_FILE
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.scaffold.plan import Edit, Plan
-from gitops_tool.errors import RepositoryError, ScaffoldInvalid, UserError
+from gitops_tool.errors import ScaffoldInvalid, UserError
+from gitops_tool.services.committed_change import commit_change, locked_repository, refuse_dirty
 from gitops_tool.services.rendering import RenderedOverlay, render_overlay
 
 
@@ -148,43 +147,48 @@ def disable(name: str, options: ComponentOptions, start: Path | None = None) -> 
 
 
 def change(spec: Change, options: ComponentOptions, start: Path | None = None) -> ChangeResult:
-    root, git = open_project_repo(start or Path.cwd())
-    for folder in spec.folders:
-        if not (root / folder).is_dir():
-            name = folder.rsplit("/", 1)[-1]
-            raise UserError(f"no {folder} folder in {root}: this repository has no {name} component")
-    git.check_ready()
-    with repository_lock(git.git_dir, spec.verb):
+    with locked_repository(start or Path.cwd(), spec.verb) as (root, git):
+        for folder in spec.folders:
+            if not (root / folder).is_dir():
+                name = folder.rsplit("/", 1)[-1]
+                raise UserError(f"no {folder} folder in {root}: this repository has no {name} component")
         targets, edits, skipped = _plan(root, options, spec)
         project = root / PROJECT_FILE
-        paths = sorted({t.file for t in targets} | ({PROJECT_FILE} if project.is_file() else set()))
-        _refuse_dirty(git, root, paths)
-        if options.commit:
-            git.identity()
         labels = [t.overlay for t in targets]
         result = ChangeResult(labels, skipped=skipped, message=spec.message(labels))
+        plan = Plan(result.message, tuple(edits))
+        paths = sorted(
+            {t.file for t in targets}
+            | set(plan.touched_paths())
+            | ({PROJECT_FILE} if project.is_file() else set())
+        )
+        refuse_dirty(git, root, paths)
         follow = project.is_file()
         before = _render(root, list_overlays(root), options) if follow else {}
-        snapshot = git.snapshot()
-        try:
-            with sigterm_as_interrupt(), FileTransaction(root) as files:
-                changes = _write(files, materialise(root, Plan(result.message, tuple(edits))))
-                # Every overlay again, not just the changed ones: one overlay may build on another.
-                after = _render(root, list_overlays(root) if follow else [root / o for o in labels], options)
-                if follow:
-                    changes += _follow_project(files, root, _objects(before), _objects(after))
-                touched = [after[(root / label).resolve()] for label in labels]
-                _validate(root, touched, options)
-                if spec.check is not None:
-                    for label, (_, objects) in zip(labels, touched, strict=True):
-                        spec.check(label, objects)
-                result.paths = sorted(git.relative(root / c.path) for c in changes)
-                if options.commit:
-                    result.commit = git.commit_paths(result.paths, result.message)
-                files.finish()
-        except BaseException:
-            git.restore(snapshot)
-            raise
+
+        def apply(files: FileTransaction) -> list[str]:
+            changes = _write(files, materialise(root, plan))
+            # Every overlay again, not just the changed ones: one overlay may build on another.
+            after = _render(root, list_overlays(root) if follow else [root / o for o in labels], options)
+            if follow:
+                changes += _follow_project(files, root, _objects(before), _objects(after))
+            touched = [after[(root / label).resolve()] for label in labels]
+            _validate(root, touched, options)
+            if spec.check is not None:
+                for label, (_, objects) in zip(labels, touched, strict=True):
+                    spec.check(label, objects)
+            result.paths = sorted(git.relative(root / c.path) for c in changes)
+            return result.paths
+
+        result.commit = commit_change(
+            root,
+            git,
+            verb=spec.verb,
+            message=result.message,
+            paths=[git.relative(root / p) for p in paths],
+            apply=apply,
+            commit=options.commit,
+        )
     return result
 
 
@@ -227,15 +231,6 @@ def _plan(root: Path, options: ComponentOptions, spec: Change) -> tuple[list[Tar
     if not targets:
         raise UserError(f"{spec.nothing_to_do} in every overlay ({', '.join(skipped)}); nothing to do")
     return targets, edits, skipped
-
-
-def _refuse_dirty(git: GitRepo, root: Path, paths: list[str]) -> None:
-    dirty = git.dirty([git.relative(root / p) for p in paths])
-    if dirty:
-        raise RepositoryError(
-            f"uncommitted changes in files this command writes: {', '.join(dirty)}; "
-            "commit or stash them first"
-        )
 
 
 def _write(files: FileTransaction, changes: list[FileChange]) -> list[FileChange]:

@@ -12,7 +12,7 @@ from gitops_tool.core import backup_jobs as bj
 from gitops_tool.core.conventions import ARGOCD_DIR, COMPONENT_LABEL, NAMESPACE, SCHEDULER_COMPONENT
 from gitops_tool.core.migration import MigrationFacts, application_states
 from gitops_tool.core.node_roles import plan_labels
-from gitops_tool.errors import RepositoryError, UserError
+from gitops_tool.errors import UserError
 from gitops_tool.services import nodes
 from gitops_tool.services.backup import APPLICATIONS
 
@@ -88,40 +88,37 @@ class SwitchResult:
 
 def switch(target: str, commit: bool = True, start: Path | None = None) -> SwitchResult:
     """Commit the one-line change of ``argocd/root.yaml`` that repoints the Airflow Application."""
-    from gitops_tool.adapters.files import atomic_write, read_text
-    from gitops_tool.adapters.git_repo import GitRepo
-    from gitops_tool.adapters.project import display_path, find_project_root, resolve_overlay
-    from gitops_tool.adapters.repo_lock import repository_lock
+    from gitops_tool.adapters.files import read_text
+    from gitops_tool.adapters.project import display_path, resolve_overlay
+    from gitops_tool.adapters.transaction import FileTransaction
     from gitops_tool.core.migration import switch_root_include
+    from gitops_tool.services.committed_change import commit_change, locked_repository, refuse_dirty
 
-    root = find_project_root(start)
-    overlay = resolve_overlay(target, root)
-    name = overlay.name
-    root_file = root / ARGOCD_DIR / "root.yaml"
-    if not (root / ARGOCD_DIR / "applications" / f"{name}.yaml").is_file():
-        raise UserError(
-            f"no Argo CD Application for {display_path(overlay, root)}: {ARGOCD_DIR}/applications/{name}.yaml"
-        )
-    git = GitRepo.open(root)
-    git.check_ready()
-    relative = git.relative(root_file)
-    with repository_lock(git.git_dir, "migrate switch"):
-        if git.dirty([relative]):
-            raise RepositoryError(f"uncommitted changes in {relative}; commit or stash them first")
-        before_text = read_text(root_file, "Argo CD root app")
-        after_text, before = switch_root_include(before_text, name, relative)
-        if commit:
-            git.identity()
-        snapshot = git.snapshot()
+    with locked_repository(start or Path.cwd(), "migrate switch") as (root, git):
+        overlay = resolve_overlay(target, root)
+        name = overlay.name
+        root_file = root / ARGOCD_DIR / "root.yaml"
+        if not (root / ARGOCD_DIR / "applications" / f"{name}.yaml").is_file():
+            raise UserError(
+                f"no Argo CD Application for {display_path(overlay, root)}: "
+                f"{ARGOCD_DIR}/applications/{name}.yaml"
+            )
+        relative = git.relative(root_file)
+        refuse_dirty(git, root, [relative])
+        after_text, before = switch_root_include(read_text(root_file, "Argo CD root app"), name, relative)
         result = SwitchResult(relative, before, name)
-        try:
-            atomic_write(root_file, after_text, root_file.stat().st_mode & 0o777)
-            if commit:
-                result.commit = git.commit_paths(
-                    [relative], f"argocd: switch the Airflow layout from {before} to {name}"
-                )
-        except BaseException:
-            atomic_write(root_file, before_text, root_file.stat().st_mode & 0o777)
-            git.restore(snapshot)
-            raise
+
+        def apply(files: FileTransaction) -> list[str]:
+            files.write_file(root_file.relative_to(root).as_posix(), after_text)
+            return [relative]
+
+        result.commit = commit_change(
+            root,
+            git,
+            verb="migrate switch",
+            message=f"argocd: switch the Airflow layout from {before} to {name}",
+            paths=[relative],
+            apply=apply,
+            commit=commit,
+        )
     return result

@@ -14,8 +14,7 @@ from pathlib import Path
 from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
 from gitops_tool.adapters.overlay_files import FileChange, materialise, read_overlay_state, resolve_overlay_in
 from gitops_tool.adapters.project import find_project_root
-from gitops_tool.adapters.repo_lock import repository_lock
-from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
+from gitops_tool.adapters.transaction import FileTransaction
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
 from gitops_tool.core.scaffold.diff import unified_diff
 from gitops_tool.core.scaffold.plan import NewFolder, Plan, RemoveFolder
@@ -28,7 +27,8 @@ from gitops_tool.core.scaffold.scheduler_plans import (
 )
 from gitops_tool.core.scaffold.schedulers import parse_scheduler_number
 from gitops_tool.core.validation import OverlayReport
-from gitops_tool.errors import RepositoryError, ScaffoldInvalid, UserError
+from gitops_tool.errors import ScaffoldInvalid, UserError
+from gitops_tool.services.committed_change import commit_change, locked_repository, refuse_dirty
 
 _Planner = Callable[[OverlayState], Plan]
 
@@ -82,14 +82,28 @@ def _scaffold(options: ScaffoldOptions, command: str, planner: _Planner) -> Scaf
     start = (options.repo or Path.cwd()).resolve()
     if options.repo is not None and not start.is_dir():
         raise UserError(f"--repo {options.repo}: no such folder")
-    root, git = open_project_repo(start)
     if options.dry_run:
+        root, git = open_project_repo(start)
+        git.check_ready()
         return _plan(root, git, options, planner)[0]
-    with repository_lock(git.git_dir, command):
+    with locked_repository(start, command) as (root, git):
         result, overlay_dir = _plan(root, git, options, planner)
-        if options.commit:
-            git.identity()
-        _apply(root, git, overlay_dir, result, options)
+
+        def apply(files: FileTransaction) -> list[str]:
+            _write(files, result)
+            _check(overlay_dir, root, options)
+            return result.paths
+
+        result.commit = commit_change(
+            root,
+            git,
+            verb=command,
+            message=result.plan.message,
+            paths=result.paths,
+            apply=apply,
+            commit=options.commit,
+        )
+        result.written = True
     return result
 
 
@@ -99,34 +113,11 @@ def _plan(
     overlay_dir = resolve_overlay_in(root, options.overlay)
     state = read_overlay_state(root, overlay_dir)
     plan = planner(state)
-    git.check_ready()
     paths = [git.relative(root / p) for p in plan.touched_paths()]
-    dirty = git.dirty(paths)
-    if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise RepositoryError(
-            f"uncommitted changes in files this command writes: {shown}; commit or stash them first"
-        )
+    refuse_dirty(git, git.root, paths)
     changes = materialise(root, plan)
     diff = unified_diff((c.path, c.before, c.after) for c in changes)
     return ScaffoldResult(plan, changes, diff, paths=paths), overlay_dir
-
-
-def _apply(
-    root: Path, git: GitRepo, overlay_dir: Path, result: ScaffoldResult, options: ScaffoldOptions
-) -> None:
-    snapshot = git.snapshot()
-    try:
-        with sigterm_as_interrupt(), FileTransaction(root) as files:
-            _write(files, result)
-            _check(overlay_dir, root, options)
-            if options.commit:
-                result.commit = git.commit_paths(result.paths, result.plan.message)
-            files.finish()
-    except BaseException:
-        git.restore(snapshot)
-        raise
-    result.written = True
 
 
 def _write(files: FileTransaction, result: ScaffoldResult) -> None:
