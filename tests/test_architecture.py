@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import ast
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 CORE = Path(__file__).resolve().parent.parent / "gitops_tool" / "core"
 
@@ -59,3 +65,44 @@ def test_the_contract_check_catches_an_impure_module(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text("import subprocess\nfrom gitops_tool.adapters import kustomize\nopen('x')\n")
     assert len(_violations(bad)) == 3
+
+
+REPO = CORE.parent.parent
+
+
+def _lint_imports(cwd: Path, package_parent: Path) -> subprocess.CompletedProcess[str]:
+    lint = Path(sys.executable).with_name("lint-imports")
+    env = {**os.environ, "PYTHONPATH": str(package_parent)}
+    return subprocess.run(
+        [str(lint), "--no-cache"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_lint_imports_keeps_every_contract() -> None:
+    """.importlinter: layers cli > services > adapters > core; the cli reaches adapters through
+    services; kubernetes, GitPython and subprocess are imported by their adapters only."""
+    result = _lint_imports(REPO, REPO)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "contract"),
+    [
+        ("core/images.py", "import subprocess", "subprocess only in the process runner adapters"),
+        ("services/nodes.py", "import git", "GitPython only in the git adapters"),
+        ("cli/render.py", "import gitops_tool.adapters.files", "The cli reaches adapters only through"),
+        ("core/images.py", "import gitops_tool.services.rendering", "Layers"),
+    ],
+)
+def test_lint_imports_breaks_on_a_forbidden_import(
+    module: str, line: str, contract: str, tmp_path: Path
+) -> None:
+    """The contracts can fail: the same check on a copy with one forbidden import added."""
+    shutil.copytree(REPO / "gitops_tool", tmp_path / "gitops_tool")
+    shutil.copy(REPO / ".importlinter", tmp_path / ".importlinter")
+    target = tmp_path / "gitops_tool" / module
+    target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+    result = _lint_imports(tmp_path, tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert contract in result.stdout.split("Broken contracts")[-1]

@@ -234,8 +234,11 @@ def test_pre_commit_ruff_is_the_ruff_the_dev_extra_pins() -> None:
 
 def test_pre_commit_runs_ruff_mypy_and_the_published_validate_hook() -> None:
     hooks = {h["id"]: h for repo in _pre_commit_config()["repos"] for h in repo["hooks"]}
-    assert {"ruff-check", "ruff-format", "mypy", "gitops-tool-validate"} <= set(hooks)
+    assert {"ruff-check", "ruff-format", "mypy", "lint-imports", "gitops-tool-validate"} <= set(hooks)
     assert hooks["ruff-format"]["args"] == ["--check"]
+    # The import contracts, with the same command tests/test_architecture.py runs.
+    assert hooks["lint-imports"]["entry"] == "lint-imports"
+    assert hooks["lint-imports"]["pass_filenames"] is False
     (published,) = _yaml(REPO_ROOT / ".pre-commit-hooks.yaml")
     assert published["id"] == "gitops-tool-validate"
     assert published["language"] == "python"

@@ -100,8 +100,8 @@ def disable(  # noqa: PLR0917 - Typer maps parameters to options
 def component_options(
     overlay: str | None, all_overlays: bool, no_commit: bool, kubernetes_version: str, kustomize: str | None
 ) -> "ComponentOptions":
-    from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.services.components import ComponentOptions
+    from gitops_tool.services.validation import normalise_version
 
     if overlay is not None and all_overlays:
         raise UserError("give an OVERLAY or --all, not both")

@@ -43,9 +43,8 @@ def _target(  # noqa: PLR0917 - the shared options, passed through as given
     timeout: float,
     image: str | None,
 ) -> "DagsTarget":
-    from gitops_tool.adapters.kube.client import KubeSettings
     from gitops_tool.core.dags.agent import AGENT_IMAGE
-    from gitops_tool.services.dags import DagsTarget
+    from gitops_tool.services.dags import DagsTarget, KubeSettings
 
     kube = KubeSettings(kubeconfig=kubeconfig, context=context, request_timeout=request_timeout)
     return DagsTarget(kube, namespace=namespace, image=image or AGENT_IMAGE, timeout_s=timeout)
@@ -224,10 +223,10 @@ def source_set(  # noqa: PLR0917 - Typer maps parameters to options
     """Write the overlay's patch of ConfigMap airflow-git-sync (and, for --subdir, of the Airflow settings
     ConfigMaps), render, validate and commit (hash suffixes change, so the pods restart with the new
     values)."""
-    from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.core.dags.git_source import Source
     from gitops_tool.services.components import ComponentOptions
     from gitops_tool.services.dags_source import set_source
+    from gitops_tool.services.validation import normalise_version
 
     if old_url is not None:
         if url:

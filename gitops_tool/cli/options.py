@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal
 import typer
 from typer._types import TyperChoice
 
-from gitops_tool.adapters.kustomize import KUSTOMIZE_ENV
 from gitops_tool.cli.deprecation import DEPRECATED
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
+from gitops_tool.services.rendering import KUSTOMIZE_ENV
 
 
 def complete_overlay(incomplete: str) -> list[str]:

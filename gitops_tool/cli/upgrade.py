@@ -92,8 +92,8 @@ def upgrade_airflow(  # noqa: PLR0917 - Typer maps parameters to options
 
     A new major release needs --major and a backup younger than a day (checked in the cluster, or
     --backup-confirmed)."""
-    from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.services.airflow_upgrade import UpgradeOptions, upgrade
+    from gitops_tool.services.validation import normalise_version
 
     overlay = deprecation.overlay_from(overlay, old_overlay)
     if overlay is not None and all_overlays:

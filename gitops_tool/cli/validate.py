@@ -39,9 +39,8 @@ def validate(
 ) -> int:
     """Render overlays; validate every object offline against the Kubernetes schemas (strict) and
     the repository's policies (policies/*.rego)."""
-    from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.core.validation import reports_to_json, reports_to_text
-    from gitops_tool.services.validation import validate_overlays
+    from gitops_tool.services.validation import normalise_version, validate_overlays
 
     version = normalise_version(kubernetes_version)
     reports = validate_overlays(list(overlays or []), version, kustomize, policies=not no_policies)

@@ -37,6 +37,9 @@ from gitops_tool.errors import UserError
 
 DEFAULT_TIMEOUT_S = 300.0
 
+# Re-exported for the cli layer, which does not import adapters (.importlinter).
+__all__ = ["KubeSettings"]
+
 
 @dataclass(frozen=True)
 class DagsTarget:

@@ -6,11 +6,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from gitops_tool.adapters.files import atomic_write, ensure_parent_exists
-from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
+from gitops_tool.adapters.kustomize import KUSTOMIZE_ENV, KustomizeRenderer, resolve_kustomize
 from gitops_tool.adapters.project import display_path, resolve_overlay
 
 if TYPE_CHECKING:
     from gitops_tool.core.objects import Manifest
+
+# Re-exported for the cli layer, which does not import adapters (.importlinter).
+__all__ = ["KUSTOMIZE_ENV"]
 
 
 class RenderedOverlay(NamedTuple):

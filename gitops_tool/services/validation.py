@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gitops_tool.adapters.project import find_project_root, list_overlays
-from gitops_tool.adapters.schema import CRD_SCHEMA_DIR, SchemaValidator
+from gitops_tool.adapters.schema import CRD_SCHEMA_DIR, SchemaValidator, normalise_version
 from gitops_tool.core.dags.git_source import placeholder_warning
 from gitops_tool.core.validation import OverlayReport
 from gitops_tool.errors import UserError
@@ -14,6 +14,9 @@ from gitops_tool.services.rendering import RenderedOverlay, render_overlay
 
 if TYPE_CHECKING:
     from gitops_tool.core.objects import Manifest
+
+# Re-exported for the cli layer, which does not import adapters (.importlinter).
+__all__ = ["normalise_version"]
 
 
 def validate_overlays(
