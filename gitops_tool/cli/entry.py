@@ -33,8 +33,12 @@ def _interrupted_before_main(signum: int, frame: object) -> NoReturn:
     raise SystemExit(130)
 
 
-# Installed as the console script imports this module; ``main`` puts Python's own handler back.
-if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+# Installed as the console script imports this module (not when a test or a program imports it);
+# ``main`` puts Python's own handler back.
+if (
+    os.path.basename(sys.argv[0]) == "gitops-tool"  # noqa: PTH119 - pathlib is not loaded yet
+    and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+):
     signal.signal(signal.SIGINT, _interrupted_before_main)
 
 # A small module with no imports of its own.

@@ -11,11 +11,15 @@ from typing import Any
 
 import typer
 
-# Typer >= 0.26 vendors click as typer._click; its usage errors are raised from there.
+# Typer >= 0.26 (the lower bound in pyproject.toml) vendors click as typer._click: usage errors come
+# from there.
 from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from gitops_tool import __version__
 from gitops_tool.errors import EXIT_ERROR, EXIT_INTERRUPTED, Interrupted, UserError
+
+# typer.TyperException exists from 0.28 on; with older releases UsageError (caught first) stands in.
+_TYPER_ERROR: type[UsageError] = getattr(typer, "TyperException", UsageError)
 
 HELP = "GitOps repository generator and drift auditor for Apache Airflow on Kubernetes (Argo CD)."
 
@@ -137,7 +141,7 @@ def run(app: typer.Typer, argv: list[str] | None) -> int:
     except UsageError as exc:
         command = exc.ctx.command_path if exc.ctx is not None else "gitops-tool"
         raise UserError(f"{exc.format_message()} (see '{command} --help')") from None
-    except typer.TyperException as exc:
+    except _TYPER_ERROR as exc:
         raise UserError(exc.format_message()) from None
     except typer.Abort:
         raise Interrupted("aborted") from None
