@@ -20,7 +20,7 @@ import yaml
 
 from gitops_tool.cli.app import _register, app
 from tests.cluster_support import CANARY_TOKEN, CANARY_VALUE, secret_object
-from tests.conftest import REPO_ROOT, RunCli
+from tests.conftest import RunCli
 from tests.kubeapi import KubeApiServer
 
 CANARY_PASSWORD = "canary-password-91c4e7"
@@ -38,8 +38,9 @@ CANARIES = [
 K = "{kubeconfig}"  # replaced by a kubeconfig carrying the canary token, which the server rejects
 LIVE = "{live}"  # replaced by a live-objects file holding a Secret with canary data
 TMP = "{tmp}"
+REPO = "{repo}"  # the copy of the repository each invocation runs in (never the checkout itself)
 
-# command path -> invocations (arguments after the path). Each runs against the repository.
+# command path -> invocations (arguments after the path). Each runs in a Git copy of the repository.
 INVOCATIONS: dict[str, list[list[str]]] = {
     # Refusals only, as --dry-run at most (a success would commit in this repository).
     "init": [
@@ -76,11 +77,11 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "argocd app": [
         ["three-node-ha", "--repo-url", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"]
     ],
-    "secrets init": [["--kubeconfig", K], ["--output-file", str(REPO_ROOT / "secret.yaml")]],
+    "secrets init": [["--kubeconfig", K], ["--output-file", f"{REPO}/secret.yaml"]],
     "secrets rotate": [["--kubeconfig", K], ["--admin-passwords", "--database-password", "--kubeconfig", K]],
     "nodes check": [["--kubeconfig", K]],
     "nodes apply": [["--yes", "--kubeconfig", K]],
-    # Refusals only: these run in this repository, where a success would commit.
+    # Refusals only.
     "backup enable": [
         ["nope"],
         ["three-node-ha", "--retention", "0"],
@@ -99,7 +100,7 @@ INVOCATIONS: dict[str, list[list[str]]] = {
     "dags push": [[f"{TMP}/dags", "--kubeconfig", K]],
     "dags rollback": [["--kubeconfig", K]],
     "dags status": [["--kubeconfig", K]],
-    # Refusals only (a success would commit in this repository); the password must not come back.
+    # Refusals only; the password must not come back.
     "dags source set": [
         ["three-node-ha", "--url", f"https://admin:{CANARY_PASSWORD}@git.example.com/x/y.git"],
         ["three-node-ha", "--url", f"https://{CANARY_TOKEN}@git.example.com/x/y.git"],
@@ -170,20 +171,24 @@ def _live_file(folder: Path) -> str:
     [(path, args) for path, runs in INVOCATIONS.items() for args in runs],
     ids=lambda v: f"{v[0]} {' '.join(v[1])}"[:60],
 )
-def test_no_output_carries_a_canary(
+def test_no_output_carries_a_canary(  # noqa: PLR0917 - pytest fixtures
     invocation: tuple[str, list[str]],
     api: KubeApiServer,
     tmp_path: Path,
     run_cli: RunCli,
     caplog: pytest.LogCaptureFixture,
+    project_repo: Path,
 ) -> None:
     path, args = invocation
     (tmp_path / "dags").mkdir()
     (tmp_path / "dags" / "dag.py").write_text(f"PASSWORD = {CANARY_VALUE!r}\n")
     values = {K: _kubeconfig(api, tmp_path), LIVE: _live_file(tmp_path), TMP: str(tmp_path)}
-    argv = [*path.split(), *(values.get(a, a.replace(TMP, str(tmp_path))) for a in args)]
+    argv = [
+        *path.split(),
+        *(values.get(a, a.replace(TMP, str(tmp_path)).replace(REPO, str(project_repo))) for a in args),
+    ]
     with caplog.at_level(logging.DEBUG):
-        result = run_cli(*argv, cwd=REPO_ROOT)
+        result = run_cli(*argv, cwd=project_repo)
     seen = result.out + result.err + caplog.text
     assert [c for c in CANARIES if c in seen] == [], argv
     if result.code == 2:  # one error line (an old spelling's deprecation warning may precede it)
@@ -191,11 +196,11 @@ def test_no_output_carries_a_canary(
             line for line in result.err.strip().splitlines() if not line.startswith("gitops-tool: warning: ")
         ]
         assert len(errors) == 1, result.err
-    assert not (REPO_ROOT / "secret.yaml").exists()
+    assert not (project_repo / "secret.yaml").exists()
 
 
 def test_secrets_file_is_0600_outside_the_work_tree_and_refused_inside(
-    tmp_path: Path, run_cli: RunCli
+    tmp_path: Path, run_cli: RunCli, project_repo: Path
 ) -> None:
     target = tmp_path / "out" / "airflow-secrets.yaml"
     target.parent.mkdir()
@@ -204,6 +209,6 @@ def test_secrets_file_is_0600_outside_the_work_tree_and_refused_inside(
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     values = [base64.b64decode(v).decode() for v in yaml.safe_load(target.read_text())["data"].values()]
     assert values and all(v not in result.out + result.err for v in values)
-    inside = run_cli("secrets", "init", "--output-file", str(REPO_ROOT / "secret.yaml"), cwd=REPO_ROOT)
+    inside = run_cli("secrets", "init", "--output-file", str(project_repo / "secret.yaml"), cwd=project_repo)
     assert inside.code == 2 and "work tree" in inside.err
-    assert not (REPO_ROOT / "secret.yaml").exists()
+    assert not (project_repo / "secret.yaml").exists()

@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import git
 from tests.inject import run_with_injected_error
-from tests.test_canary_every_command import INVOCATIONS, LIVE, TMP, K
+from tests.test_canary_every_command import INVOCATIONS, LIVE, REPO, TMP, K
 
 GITOPS_TOOL = str(Path(sys.executable).with_name("gitops-tool"))
 
@@ -25,9 +25,12 @@ def _env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), "GITOPS_TOOL_DEBUG": ""}
 
 
-def _argv(path: str, args: list[str], tmp_path: Path) -> list[str]:
+def _argv(path: str, args: list[str], tmp_path: Path, repo: Path) -> list[str]:
     values = {K: str(tmp_path / "kubeconfig"), LIVE: str(tmp_path / "live.yaml"), TMP: str(tmp_path)}
-    return [*path.split(), *(values.get(a, a.replace(TMP, str(tmp_path))) for a in args)]
+    return [
+        *path.split(),
+        *(values.get(a, a.replace(TMP, str(tmp_path)).replace(REPO, str(repo))) for a in args),
+    ]
 
 
 @pytest.mark.slow
@@ -35,7 +38,7 @@ def _argv(path: str, args: list[str], tmp_path: Path) -> list[str]:
 def test_an_unexpected_exception_in_any_command_exits_3_with_one_line(
     path: str, tmp_path: Path, project_repo: Path
 ) -> None:
-    argv = _argv(path, INVOCATIONS[path][0], tmp_path)
+    argv = _argv(path, INVOCATIONS[path][0], tmp_path, project_repo)
     result = run_with_injected_error(argv, project_repo, _env(tmp_path))
     assert result.returncode == 3, (argv, result.stderr)
     lines = result.stderr.strip().splitlines()
