@@ -216,4 +216,4 @@ def test_a_copy_without_git_history_renders_its_files(run_cli: RunCli, project_c
         "drift", "overlays/three-node-ha", "--ref", "HEAD", "--live-file", example, cwd=project_copy
     )
     assert result.code == 2
-    assert "is not inside a Git repository" in result.err
+    assert "not a git repository" in result.err

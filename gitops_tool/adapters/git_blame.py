@@ -20,9 +20,9 @@ class LineOrigin:
 
 class Blamer:
     def __init__(self, root: Path, commit: str) -> None:
-        import git
+        from gitops_tool.adapters.git_repo import open_repository
 
-        self._repo: Any = git.Repo(root)
+        self._repo: Any = open_repository(root)
         self._commit = commit
         self._files: dict[str, list[LineOrigin] | None] = {}
 

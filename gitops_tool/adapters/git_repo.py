@@ -27,6 +27,21 @@ _IN_PROGRESS = (
 )
 
 
+def open_repository(start: Path, hint: str = "") -> Any:
+    """The one way gitops-tool opens a Git repository (GitPython's ``Repo``): the work tree holding
+    ``start`` at any depth, with one error text for every command (``hint`` says what to do)."""
+    import git
+
+    try:
+        repo = git.Repo(start, search_parent_directories=True)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        advice = f"; {hint}" if hint else ""
+        raise RepositoryError(f"not a git repository: {start} (nor any parent folder){advice}") from None
+    if repo.bare or repo.working_tree_dir is None:
+        raise RepositoryError(f"{start} is a bare git repository: it has no work tree")
+    return repo
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """What a failed command must put back: the commit HEAD's branch points at, and the index."""
@@ -49,18 +64,7 @@ class GitRepo:
     @classmethod
     def open(cls, start: Path) -> GitRepo:
         """The repository holding ``start`` (a folder at any depth inside its work tree)."""
-        import git
-
-        try:
-            repo = git.Repo(start, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise RepositoryError(
-                f"not a git repository: {start} (nor any parent folder); run inside the gitops "
-                "repository or pass --repo"
-            ) from None
-        if repo.bare or repo.working_tree_dir is None:
-            raise RepositoryError(f"{start} is a bare git repository; it has no work tree to change")
-        return cls(repo)
+        return cls(open_repository(start, "run inside the gitops repository or pass --repo"))
 
     def relative(self, path: Path) -> str:
         """``path`` as git names it: relative to the work tree, with forward slashes."""

@@ -1,6 +1,7 @@
 """Files of the repository as they are in a commit, without touching the work tree.
 
-``tree_at(start, rev)`` exports the commit with ``git archive`` (through GitPython) into a
+``tree_at(start, rev)`` exports the commit with ``git archive`` (through GitPython, opened by
+git_repo.open_repository like every Git access) into a
 temporary folder and removes it afterwards: the work tree, index and HEAD stay as they were, even
 when the work tree is dirty or another branch is checked out.
 """
@@ -15,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from gitops_tool.adapters.git_repo import open_repository
 from gitops_tool.errors import RepositoryError, UserError
 
 
@@ -27,25 +29,14 @@ class CommitTree:
 
 def repository_root(start: Path) -> Path:
     """The top folder of the Git work tree holding ``start``."""
-    import git
-
-    try:
-        repo = git.Repo(start, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-        raise RepositoryError(
-            f"{start} is not inside a Git repository (use --worktree or --desired-file)"
-        ) from None
-    if repo.working_tree_dir is None:
-        raise RepositoryError(f"{start} is inside a bare Git repository")
+    repo = open_repository(start, "use --worktree or --desired-file")
     return Path(repo.working_tree_dir).resolve()
 
 
 def in_git_work_tree(start: Path) -> bool:
-    import git
-
     try:
-        git.Repo(start, search_parent_directories=True)
-    except (git.InvalidGitRepositoryError, git.NoSuchPathError):
+        open_repository(start)
+    except RepositoryError:
         return False
     return True
 
@@ -55,8 +46,8 @@ def tree_at(start: Path, rev: str) -> Iterator[CommitTree]:
     """The repository holding ``start`` as it is at ``rev``, exported to a temporary folder."""
     import git
 
-    root = repository_root(start)
-    repo = git.Repo(root)
+    repo = open_repository(start, "use --worktree or --desired-file")
+    root = Path(repo.working_tree_dir).resolve()
     if rev.startswith("-"):
         raise UserError(f"unknown ref {rev!r}")
     try:
