@@ -56,6 +56,13 @@ def locked_repository(start: Path, verb: str) -> Iterator[tuple[Path, GitRepo]]:
         yield root, git
 
 
+def settle_interrupted(start: Path, verb: str) -> None:
+    """For a command that reads the repository before its change takes the lock: settle what an
+    interrupted command left first, so the reading sees the repository as it was."""
+    with locked_repository(start, verb):
+        pass
+
+
 def refuse_dirty(git: GitRepo, root: Path, paths: list[str], what: str = "files this command writes") -> None:
     """Refuse uncommitted (staged, unstaged or untracked) changes in ``paths`` (repository-relative)."""
     dirty = git.dirty([git.relative(root / p) for p in paths])

@@ -16,6 +16,7 @@ from gitops_tool.core.dags import git_source as gs
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.scaffold.plan import Edit
 from gitops_tool.errors import UserError
+from gitops_tool.services.committed_change import settle_interrupted
 from gitops_tool.services.components import (
     Change,
     ChangeResult,
@@ -49,6 +50,7 @@ def show(overlay: str = DEFAULT_OVERLAY, start: Path | None = None, kustomize: s
 
 def set_source(wanted: gs.Source, options: ComponentOptions, start: Path | None = None) -> SetResult:
     (overlay,) = options.overlays
+    settle_interrupted(start or Path.cwd(), "dags source set")
     root = find_project_root(start or Path.cwd())
     target = overlay_target(root, overlay)
     ssh = gs.git_sync_enabled(target.kustomization, target.overlay, target.file)
