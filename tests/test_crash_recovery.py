@@ -27,7 +27,7 @@ COMMANDS: dict[str, list[str]] = {
         "source",
         "set",
         "three-node-ha",
-        "--repo",
+        "--url",
         "https://git.example.com/team/dags.git",
         "--ref",
         "prod",

@@ -68,10 +68,10 @@ def init(  # noqa: PLR0917 - Typer maps parameters to options
 ) -> int:
     """Make a fresh clone your own in one validated commit: the Git URL Argo CD syncs, the Service
     CIDR, the node of each role, the load balancer source ranges and the DAG repository."""
-    from gitops_tool.adapters.schema import normalise_version
     from gitops_tool.core.conventions import DEFAULT_OVERLAY
     from gitops_tool.services.init import InitRequest
     from gitops_tool.services.init import init as run
+    from gitops_tool.services.validation import normalise_version
 
     if repo_url is None:
         if not sys.stdin.isatty():
