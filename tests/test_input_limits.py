@@ -126,7 +126,6 @@ CASES: list[tuple[str, Setup, str]] = [
             _roles(r, "roles:\n  management: node-1\n  management: node-2\n"),
             "nodes",
             "check",
-            "--overlay",
             str(r / HA),
         ][1:],
         "duplicate key 'management' (line 3",
