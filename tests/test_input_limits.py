@@ -153,7 +153,7 @@ CASES: list[tuple[str, Setup, str]] = [
             "source",
             "set",
             "three-node-ha",
-            "--repo",
+            "--url",
             "https://github.com/o/d.git",
             "--period",
             "99999999999h",
@@ -167,10 +167,10 @@ CASES: list[tuple[str, Setup, str]] = [
             "source",
             "set",
             "three-node-ha",
-            "--repo",
+            "--url",
             f"https://github.com/o/d.git?access_token={SECRET}",
         ],
-        "--repo",
+        "--url",
     ),
 ]
 
