@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,21 @@ class CliResult:
 
 
 RunCli = Callable[..., CliResult]
+
+
+@pytest.fixture(autouse=True)
+def _signals_left_as_found() -> Iterator[None]:
+    """Every test leaves SIGINT/SIGTERM handlers and the signal mask as it found them.
+
+    A command run in-process that ignored or blocked Ctrl-C and did not restore it would make every
+    later subprocess inherit that (an ignored or blocked signal survives exec) and fail far away.
+    """
+    before = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, set())
+    yield
+    after = (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM))
+    assert after == before, f"signal handlers changed: {before} -> {after}"
+    assert signal.pthread_sigmask(signal.SIG_BLOCK, set()) == mask, "signal mask changed"
 
 
 @pytest.fixture

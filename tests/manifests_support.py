@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterable, Mapping
@@ -69,7 +70,14 @@ def backup_enabled_repo(retention: int | None = None) -> Path:
         ["commit", "-q", "-m", "manifests"],
     ):
         subprocess.run(["git", *command], cwd=folder, check=True, capture_output=True)
-    enable(Settings(retention=retention), ComponentOptions(), start=folder)
+    # Called as a library: once its commit is made the service ignores Ctrl-C until the command has
+    # reported it, and the console entry point puts the handlers back; here the helper does.
+    handlers = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        enable(Settings(retention=retention), ComponentOptions(), start=folder)
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     return folder
 
 

@@ -62,12 +62,13 @@ def test_enable_then_disable_gives_back_the_same_bytes(run_cli: RunCli, repo: Pa
 
 def test_each_commit_holds_exactly_the_files_it_must(run_cli: RunCli, repo: Path) -> None:
     start = repo_state(repo)
-    # The first overlay to render a CronJob also opens the Argo CD project to that kind.
+    # The Argo CD project already admits every kind the component renders (base/log-retention
+    # renders a CronJob in every overlay): only the overlay's kustomization changes.
     first = run_cli("backup", "enable", "three-node-ha", cwd=repo)
     assert first.code == 0, first.err
-    assert committed_paths(repo) == [PROJECT, f"{HA}/kustomization.yaml"]
+    assert committed_paths(repo) == [f"{HA}/kustomization.yaml"]
     assert commit_subject(repo) == f"{HA}: enable backups (components/backup)"
-    assert first.out.splitlines()[1:3] == [f"  {PROJECT}", f"  {HA}/kustomization.yaml"]
+    assert first.out.splitlines()[1:2] == [f"  {HA}/kustomization.yaml"]
     diff = git(repo, "show", "--format=", "HEAD", "--", f"{HA}/kustomization.yaml")
     assert [line for line in diff.splitlines() if line.startswith(("+ ", "- "))] == [
         "+  - ../../components/backup"
@@ -76,11 +77,14 @@ def test_each_commit_holds_exactly_the_files_it_must(run_cli: RunCli, repo: Path
     assert second.code == 0, second.err
     assert committed_paths(repo) == [f"{LEGACY}/kustomization.yaml"]
     assert commit_subject(repo) == f"{LEGACY}: enable backups (components/backup; keep 7)"
-    # The project keeps the CronJob kind while one overlay still renders it.
+    # The project keeps the CronJob kind: the overlays still render the log-retention CronJob.
     assert run_cli("backup", "disable", "three-node-ha", cwd=repo).code == 0
     assert committed_paths(repo) == [f"{HA}/kustomization.yaml"]
     assert run_cli("backup", "disable", "single-node-legacy", cwd=repo).code == 0
-    assert committed_paths(repo) == [PROJECT, f"{LEGACY}/kustomization.yaml"]
+    assert committed_paths(repo) == [f"{LEGACY}/kustomization.yaml"]
+    assert {"group": "batch", "kind": "CronJob"} in yaml.safe_load((repo / PROJECT).read_text())["spec"][
+        "namespaceResourceWhitelist"
+    ]
     assert git(repo, "status", "--porcelain") == ""
     assert repo_state(repo).files == start.files  # the retention-only patch went too
 
@@ -237,10 +241,7 @@ def test_no_commit_writes_and_validates_but_leaves_the_change_uncommitted(
     assert result.code == 0, result.err
     assert result.out.startswith("not committed (--no-commit)")
     assert git(repo, "rev-parse", "HEAD") == head
-    assert sorted(git(repo, "status", "--porcelain").splitlines()) == [
-        f" M {PROJECT}",
-        f" M {HA}/kustomization.yaml",
-    ]
+    assert sorted(git(repo, "status", "--porcelain").splitlines()) == [f" M {HA}/kustomization.yaml"]
 
 
 # --- the enabled render ------------------------------------------------------------------------------
@@ -348,7 +349,7 @@ def test_schedules_refused_before_anything_is_written(schedule: str) -> None:
 def test_from_a_subfolder_with_any_spelling_of_the_overlay(run_cli: RunCli, repo: Path) -> None:
     result = run_cli("backup", "enable", "overlays/three-node-ha", cwd=repo / "base" / "postgres")
     assert result.code == 0, result.err
-    assert committed_paths(repo) == [PROJECT, f"{HA}/kustomization.yaml"]
+    assert committed_paths(repo) == [f"{HA}/kustomization.yaml"]
     assert run_cli("backup", "disable", str(repo / HA), cwd=repo / "overlays").code == 0
     assert git(repo, "diff", "HEAD~2", "HEAD") == ""
 

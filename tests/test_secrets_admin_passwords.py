@@ -249,7 +249,7 @@ def test_admin_passwords_are_set_in_the_servers_before_the_secret_records_them(
         "secretKeyRef": {"name": "airflow-secrets", "key": "grafana-admin-password"}
     }
     assert (
-        "rotated fernet-key, webserver-secret-key, airflow-admin-password, grafana-admin-password"
+        "rotated fernet-key, webserver-secret-key, jwt-secret, airflow-admin-password, grafana-admin-password"
         in result.out
     )
     assert "restarted Deployment/grafana" in result.out
@@ -460,7 +460,7 @@ def test_when_the_last_write_conflicts_the_password_is_recorded_and_the_keys_are
     result = run_cli("secrets", "rotate", "--database-password", *kube_args(api, tmp_path))
     assert result.code == 2
     assert "changed while this command ran: postgres-password, sql-alchemy-conn recorded on top" in result.err
-    assert "fernet-key, webserver-secret-key not rotated; run it again" in result.err
+    assert "fernet-key, webserver-secret-key, jwt-secret not rotated; run it again" in result.err
     after = _stored(api)
     assert after[c.SECRET_KEY_POSTGRES_PASSWORD] == servers.postgres != before[c.SECRET_KEY_POSTGRES_PASSWORD]
     assert after[c.SECRET_KEY_FERNET] == before[c.SECRET_KEY_FERNET]
