@@ -11,6 +11,7 @@ token or password.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import ClassVar
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -66,8 +67,103 @@ class ClusterError(GitopsError):
     """The Kubernetes API could not be read or written as needed."""
 
 
+class ClusterApiError(ClusterError):
+    """The API server answered with an HTTP error after retries; ``status`` is the HTTP status.
+
+    Built with ``ClusterApiError.of(...)``, which picks the subclass of the status a caller can catch
+    by name (``ApiNotFound``, ``ApiConflict``, ...) instead of comparing numbers.
+    """
+
+    STATUS: ClassVar[int | None] = None
+
+    def __init__(self, message: str, status: int, path: str, is_status_object: bool = True) -> None:
+        super().__init__(message)
+        self.status = status
+        self.path = path
+        # Whether the body was a Kubernetes ``Status`` (a 404 page of a proxy is not "no such object").
+        self.is_status_object = is_status_object
+
+    @staticmethod
+    def of(message: str, status: int, path: str, is_status_object: bool = True) -> ClusterApiError:
+        kind = next((c for c in _API_STATUS_ERRORS if status == c.STATUS), ClusterApiError)
+        return kind(message, status, path, is_status_object)
+
+
+class ApiUnauthorized(ClusterApiError):
+    """401: the credentials were rejected; nothing at all can be read."""
+
+    STATUS = 401
+
+
+class ApiForbidden(ClusterApiError):
+    """403: the identity may not do this (RBAC)."""
+
+    STATUS = 403
+
+
+class ApiNotFound(ClusterApiError):
+    """404: no such object or resource type (``is_status_object`` tells a proxy's page apart)."""
+
+    STATUS = 404
+
+    @property
+    def no_such_object(self) -> bool:
+        """The API server itself said so (a Kubernetes ``Status``), not a proxy's 404 page."""
+        return self.is_status_object
+
+
+class ApiConflict(ClusterApiError):
+    """409: it already exists, or it changed since it was read (resourceVersion)."""
+
+    STATUS = 409
+
+
+class ApiGone(ClusterApiError):
+    """410: a list's ``continue`` token or a watch's resourceVersion expired."""
+
+    STATUS = 410
+
+
+class ApiUnprocessable(ClusterApiError):
+    """422: the API server refused the object as invalid."""
+
+    STATUS = 422
+
+
+_API_STATUS_ERRORS: tuple[type[ClusterApiError], ...] = (
+    ApiUnauthorized,
+    ApiForbidden,
+    ApiNotFound,
+    ApiConflict,
+    ApiGone,
+    ApiUnprocessable,
+)
+
+
+class ClusterAnswerError(ClusterError):
+    """The server answered, but not with what the request asks for: not JSON, not an object, not a
+    list, cut off. ``reason`` says which, without the rest of the message."""
+
+    def __init__(self, message: str, reason: str, path: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.path = path
+
+
 class ValidationInputError(UserError):
     """Manifests that cannot even be parsed or identified."""
+
+
+class PolicyError(UserError):
+    """The policies cannot be compiled or evaluated (a broken .rego file, an engine failure)."""
+
+
+class AlreadyInState(UserError):
+    """The overlay already has (or already lacks) the component: nothing to change there."""
+
+
+class RuffReportError(GitopsError):
+    """ruff answered with something that is not its JSON report."""
 
 
 def _first_meaningful_line(text: str) -> str:

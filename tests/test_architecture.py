@@ -106,3 +106,57 @@ def test_lint_imports_breaks_on_a_forbidden_import(
     result = _lint_imports(tmp_path, tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert contract in result.stdout.split("Broken contracts")[-1]
+
+
+PACKAGE = CORE.parent
+ERROR_BASES = {"GitopsError", "UserError", "ClusterError", "RepositoryError", "ClusterApiError"}
+
+
+def _error_classes_outside_errors_module() -> list[str]:
+    """Classes deriving from the tool's error tree defined anywhere but gitops_tool/errors.py
+    (a subclass of a class defined in the same module, like ``NothingToChange(AlreadyInState)``,
+    is a specialisation of one error and may live beside the code that raises it; bases named
+    ``*Error`` or ``*Exception`` outside the tree are checked too)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path.name == "errors.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ClassDef) or node.name.startswith("_"):
+                continue
+            bases = {b.id if isinstance(b, ast.Name) else getattr(b, "attr", "") for b in node.bases}
+            if bases & ERROR_BASES or any(b.endswith(("Error", "Exception")) for b in bases):
+                found.append(f"{path.relative_to(PACKAGE.parent)}: {node.name}")
+    return found
+
+
+def test_the_error_tree_lives_in_one_module() -> None:
+    assert _error_classes_outside_errors_module() == []
+
+
+def _raw_status_comparisons() -> list[str]:
+    """``exc.status == 404``-style tests of an API error's HTTP status: callers catch the status
+    subclass (``ApiNotFound``, ``ApiConflict``, ...) instead. The client that builds them is exempt."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "adapters" / "kube" / "client.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            statuses = [
+                o for o in operands if isinstance(o, ast.Attribute) and o.attr in ("status", "status_code")
+            ]
+            numbers = [
+                o
+                for o in ast.walk(node)
+                if isinstance(o, ast.Constant) and isinstance(o.value, int) and 100 <= o.value <= 599
+            ]
+            if statuses and numbers:
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno}")
+    return found
+
+
+def test_no_raw_http_status_comparisons() -> None:
+    assert _raw_status_comparisons() == []

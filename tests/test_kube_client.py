@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, KubeSettings, api_path, connect
-from gitops_tool.errors import ClusterError, UserError
+from gitops_tool.adapters.kube.client import KubeClient, KubeSettings, api_path, connect
+from gitops_tool.errors import ClusterApiError, ClusterError, UserError
 from tests.kubeapi import KubeApiServer
 
 TOKEN = "emulated-token"

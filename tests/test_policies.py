@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gitops_tool.adapters.policy import PolicyEngine, PolicyError
+from gitops_tool.adapters.policy import PolicyEngine
 from gitops_tool.core import conventions
 from gitops_tool.core.policy import (
     OverlayLayout,
@@ -26,7 +26,7 @@ from gitops_tool.core.policy import (
     policy_input,
     unknown_exception_rules,
 )
-from gitops_tool.errors import UserError
+from gitops_tool.errors import PolicyError, UserError
 from gitops_tool.services.policy import load_cases, run_policy_tests
 from tests.conftest import REPO_ROOT, RunCli
 

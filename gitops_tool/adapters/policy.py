@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gitops_tool.errors import UserError
+from gitops_tool.errors import PolicyError
 
 POLICIES_DIR = "policies"
 _PACKAGE = re.compile(r"^package\s+([A-Za-z_][\w.]*)\s*$", re.M)
@@ -37,10 +37,6 @@ _RULES = re.compile(r"^rules\s*:=", re.M)
 # Newlines and tabs stay: embedded YAML (worker pod templates) must still parse in the policies.
 _UNSAFE = re.compile(r'["\\\x00-\x08\x0b-\x1f\x7f]')
 _UNSAFE_MAP = {'"': "'", "\\": "/"}
-
-
-class PolicyError(UserError):
-    """The policies cannot be compiled or evaluated (a broken .rego file, an engine failure)."""
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,10 @@ from typing import Any
 
 from gitops_tool.core import components
 from gitops_tool.core.backup_jobs import BACKUP_CONTAINER, BACKUP_CRONJOB
-from gitops_tool.core.components import AlreadyInState
 from gitops_tool.core.images import pod_spec
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.scaffold.plan import Edit, MappingDelete, SequenceInsert, SequenceRemove
-from gitops_tool.errors import UserError
+from gitops_tool.errors import AlreadyInState, UserError
 
 _BACKUP = components.known("backup")
 COMPONENT = _BACKUP.folder

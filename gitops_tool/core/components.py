@@ -18,15 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from gitops_tool.core.scaffold.plan import Edit, MappingDelete, MappingSet, SequenceInsert, SequenceRemove
-from gitops_tool.errors import UserError
+from gitops_tool.errors import AlreadyInState, UserError
 
 COMPONENTS_KEY = "components"
 PATCHES_KEY = "patches"
 COMPONENTS_FOLDER = "components"
-
-
-class AlreadyInState(UserError):
-    """The overlay already has (or already lacks) the component: nothing to change there."""
 
 
 @dataclass(frozen=True)

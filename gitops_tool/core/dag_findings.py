@@ -12,11 +12,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from gitops_tool.errors import GitopsError
-
-
-class RuffReportError(GitopsError):
-    """ruff answered with something that is not its JSON report."""
+from gitops_tool.errors import RuffReportError
 
 
 @dataclass(frozen=True, order=True)

@@ -15,7 +15,7 @@ from gitops_tool.core import components as cc
 from gitops_tool.core.configmap_patches import PATCHES_KEY, upsert
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.scaffold.plan import Edit
-from gitops_tool.errors import UserError
+from gitops_tool.errors import AlreadyInState, UserError
 
 CONFIGMAP = "airflow-log-retention"
 CRONJOB = "airflow-log-retention"
@@ -25,7 +25,7 @@ DEFAULT_DAYS = 15
 MAX_DAYS = 3650
 
 
-class NothingToChange(cc.AlreadyInState):
+class NothingToChange(AlreadyInState):
     """The overlay already keeps logs for that many days."""
 
 

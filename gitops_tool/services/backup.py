@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.kube.client import KubeClient, api_path
 from gitops_tool.adapters.transaction import sigint_blocked
 from gitops_tool.core import backup_jobs as bj
 from gitops_tool.core.conventions import NAMESPACE
-from gitops_tool.errors import ClusterError, UserError
+from gitops_tool.errors import ApiNotFound, ClusterApiError, ClusterError, UserError
 
 Report = Callable[[str], None]
 Clock = Callable[[], float]
@@ -143,10 +143,8 @@ def _automated_apps(client: KubeClient) -> list[dict[str, Any]]:
     """Argo CD Applications whose self-heal would undo the scale-down: the Airflow app and its root."""
     try:
         apps = list(client.list(APPLICATIONS))
-    except ClusterApiError as exc:
-        if exc.status == 404:  # no Argo CD in this cluster
-            return []
-        raise
+    except ApiNotFound:  # no Argo CD in this cluster
+        return []
     chosen = []
     for app in apps:
         spec = app.get("spec") or {}

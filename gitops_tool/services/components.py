@@ -25,7 +25,7 @@ from gitops_tool.core import project_whitelist
 from gitops_tool.core.argocd import PROJECT_FILE
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.scaffold.plan import Edit, Plan
-from gitops_tool.errors import ScaffoldInvalid, UserError
+from gitops_tool.errors import AlreadyInState, ScaffoldInvalid, UserError
 from gitops_tool.services.committed_change import commit_change, locked_repository, refuse_dirty
 from gitops_tool.services.rendering import RenderedOverlay, render_overlay
 
@@ -60,7 +60,7 @@ class Change:
 
     verb: str  # for the lock and messages: "backup enable", "components disable"
     folders: tuple[str, ...]  # component folders the repository must have
-    planner: Callable[[Target], list[Edit]]  # raises cc.AlreadyInState when nothing is to change
+    planner: Callable[[Target], list[Edit]]  # raises AlreadyInState when nothing is to change
     nothing_to_do: str  # "backups are already enabled"; " in every overlay (...)" follows
     message: Callable[[list[str]], str]  # commit subject from the overlays changed
     check: Callable[[str, list[Manifest]], None] | None = None  # an overlay's render after the change
@@ -222,7 +222,7 @@ def _plan(root: Path, options: ComponentOptions, spec: Change) -> tuple[list[Tar
     for target in _targets(root, folders):
         try:
             edits += spec.planner(target)
-        except cc.AlreadyInState:
+        except AlreadyInState:
             if options.overlays:
                 raise
             skipped.append(target.overlay)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.kube.client import KubeClient, api_path
 from gitops_tool.core.backup_jobs import BACKUP_CRONJOB
 from gitops_tool.core.conventions import INFRA_NAMESPACE, NAMESPACE, NAMESPACES
 from gitops_tool.core.doctor import (
@@ -22,7 +22,14 @@ from gitops_tool.core.doctor import (
     run_checks,
 )
 from gitops_tool.core.service_range import Probe, ServiceRangeFacts, probe_from_refusal
-from gitops_tool.errors import GitopsError
+from gitops_tool.errors import (
+    ApiForbidden,
+    ApiNotFound,
+    ApiUnauthorized,
+    ApiUnprocessable,
+    ClusterApiError,
+    GitopsError,
+)
 from gitops_tool.services import nodes
 
 SUBJECT_ACCESS_REVIEWS = api_path("authorization.k8s.io", "v1", "subjectaccessreviews")
@@ -51,9 +58,7 @@ def executor_access(client: KubeClient) -> list[AccessAnswer]:
         }
         try:
             answer = client.create(SUBJECT_ACCESS_REVIEWS, review)
-        except ClusterApiError as exc:
-            if exc.status not in (401, 403, 404):
-                raise
+        except (ApiUnauthorized, ApiForbidden, ApiNotFound) as exc:
             return [AccessAnswer(verb, resource, subresource, None, f"HTTP {exc.status}")]
         allowed = bool((answer.get("status") or {}).get("allowed"))
         answers.append(AccessAnswer(verb, resource, subresource, allowed))
@@ -101,9 +106,7 @@ def backups(client: KubeClient) -> tuple[dict[str, Any] | None, list[dict[str, A
     try:
         cronjob = client.get_or_none(api_path("batch", "v1", "cronjobs", NAMESPACE, BACKUP_CRONJOB))
         jobs = _items(client, api_path("batch", "v1", "jobs", NAMESPACE)) if cronjob is not None else []
-    except ClusterApiError as exc:
-        if exc.status not in (401, 403):
-            raise
+    except (ApiUnauthorized, ApiForbidden):
         return None, [], False
     return cronjob, jobs, True
 
@@ -135,9 +138,7 @@ def _wanted_nfs_ip(overlay: str) -> str | None:
 def _get(client: KubeClient, path: str) -> dict[str, Any] | None:
     try:
         return client.get_or_none(path)
-    except ClusterApiError as exc:
-        if exc.status not in (401, 403):
-            raise
+    except (ApiUnauthorized, ApiForbidden):
         return None
 
 
@@ -156,13 +157,13 @@ def service_range(client: KubeClient, overlay: str) -> ServiceRangeFacts:
     }
     try:
         client.create(api_path("", "v1", "services", "default"), probe, dry_run=True)
-    except ClusterApiError as exc:
-        if exc.status != 422:
-            return ServiceRangeFacts(
-                wanted, live, kubernetes, Probe.UNKNOWN, f"dry-run create: HTTP {exc.status}"
-            )
+    except ApiUnprocessable as exc:
         verdict, detail = probe_from_refusal(str(exc))
         return ServiceRangeFacts(wanted, live, kubernetes, verdict, detail)
+    except ClusterApiError as exc:
+        return ServiceRangeFacts(
+            wanted, live, kubernetes, Probe.UNKNOWN, f"dry-run create: HTTP {exc.status}"
+        )
     return ServiceRangeFacts(wanted, live, kubernetes, Probe.FREE)
 
 

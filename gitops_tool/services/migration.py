@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.kube.client import KubeClient, api_path
 from gitops_tool.core import backup_jobs as bj
 from gitops_tool.core.conventions import ARGOCD_DIR, COMPONENT_LABEL, NAMESPACE, SCHEDULER_COMPONENT
 from gitops_tool.core.migration import MigrationFacts, application_states
 from gitops_tool.core.node_roles import plan_labels
-from gitops_tool.errors import UserError
+from gitops_tool.errors import ApiNotFound, UserError
 from gitops_tool.services import nodes
 from gitops_tool.services.backup import APPLICATIONS
 
@@ -20,10 +20,8 @@ from gitops_tool.services.backup import APPLICATIONS
 def _applications(client: KubeClient) -> list[dict[str, Any]]:
     try:
         return list(client.list(APPLICATIONS))
-    except ClusterApiError as exc:
-        if exc.status == 404:  # Argo CD is not installed: the check says so
-            return []
-        raise
+    except ApiNotFound:  # Argo CD is not installed: the check says so
+        return []
 
 
 def _ready_schedulers(client: KubeClient) -> dict[str, str]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_tool.adapters.files import atomic_write, enclosing_work_tree
-from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.kube.client import KubeClient, api_path
 from gitops_tool.adapters.project import find_project_root
 from gitops_tool.core import password_jobs as pj
 from gitops_tool.core import secret_values as sv
@@ -27,7 +27,7 @@ from gitops_tool.core.conventions import (
     SECRET_KEYS,
     SECRET_NAME,
 )
-from gitops_tool.errors import ClusterError, UserError
+from gitops_tool.errors import ApiConflict, ClusterApiError, ClusterError, UserError
 from gitops_tool.services.backup import JOBS, Report, Waiting, run_job
 
 SECRET_PATH = api_path("", "v1", "secrets", NAMESPACE, SECRET_NAME)
@@ -73,12 +73,10 @@ def _write(client: KubeClient, method: str, manifest: dict[str, Any]) -> dict[st
         if method == "POST":
             return client.create(api_path("", "v1", "secrets", NAMESPACE), manifest)
         return client.replace(SECRET_PATH, manifest)
-    except ClusterApiError as exc:
-        if exc.status == 409:
-            raise ClusterError(
-                f"Secret {NAMESPACE}/{SECRET_NAME} changed while this command ran; run it again"
-            ) from None
-        raise
+    except ApiConflict:
+        raise ClusterError(
+            f"Secret {NAMESPACE}/{SECRET_NAME} changed while this command ran; run it again"
+        ) from None
 
 
 def init_to_file(path: Path, force: bool) -> InitResult:

@@ -42,7 +42,14 @@ from typing import Any
 from urllib.parse import quote
 
 from gitops_tool.core.redact import redact_values, secret_values_of
-from gitops_tool.errors import ClusterError, UserError
+from gitops_tool.errors import (
+    ApiGone,
+    ApiNotFound,
+    ClusterAnswerError,
+    ClusterApiError,
+    ClusterError,
+    UserError,
+)
 
 DEFAULT_REQUEST_TIMEOUT_S = 30.0
 DEFAULT_RETRIES = 4
@@ -56,27 +63,6 @@ _MAX_BACKOFF_S = 8.0
 
 Sleep = Callable[[float], None]
 Items = list[dict[str, Any]]  # (``KubeClient.list`` hides the builtin inside the class)
-
-
-class ClusterApiError(ClusterError):
-    """The API server answered with an HTTP error after retries; ``status`` is the HTTP status."""
-
-    def __init__(self, message: str, status: int, path: str, is_status_object: bool = True) -> None:
-        super().__init__(message)
-        self.status = status
-        self.path = path
-        # Whether the body was a Kubernetes ``Status`` (a 404 page of a proxy is not "no such object").
-        self.is_status_object = is_status_object
-
-
-class ClusterAnswerError(ClusterError):
-    """The server answered, but not with what the request asks for: not JSON, not an object, not a
-    list, cut off. ``reason`` says which, without the rest of the message."""
-
-    def __init__(self, message: str, reason: str, path: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.path = path
 
 
 @dataclass(frozen=True)
@@ -279,8 +265,8 @@ class KubeClient:
         """Like ``get`` but ``None`` on 404 (a Kubernetes ``Status`` answer, not any 404 page)."""
         try:
             return self.get(path)
-        except ClusterApiError as exc:
-            if exc.status == 404 and exc.is_status_object:
+        except ApiNotFound as exc:
+            if exc.no_such_object:
                 return None
             raise
 
@@ -290,8 +276,8 @@ class KubeClient:
         path = f"/apis/{group}/{version}" if group else f"/api/{version}"
         try:
             document = self.get(path)
-        except ClusterApiError as exc:
-            if exc.status == 404 and exc.is_status_object:
+        except ApiNotFound as exc:
+            if exc.no_such_object:
                 return None
             raise
         resources = document.get("resources")
@@ -320,7 +306,7 @@ class KubeClient:
                 return self._list_pages(path, label_selector, field_selector, page_size)
             except _ContinueExpired:
                 if restarted:
-                    raise ClusterApiError(
+                    raise ClusterApiError.of(
                         f"{self._where(path)}: 410 Gone: the list changed faster than it could be paged "
                         "twice; try again",
                         410,
@@ -343,8 +329,8 @@ class KubeClient:
                 query["continue"] = token
             try:
                 page = self.request("GET", path, query)
-            except ClusterApiError as exc:
-                if exc.status == 410 and token:
+            except ApiGone:
+                if token:
                     raise _ContinueExpired from None
                 raise
             page_items = page.get("items")
@@ -432,7 +418,7 @@ class KubeClient:
                 if answer.status not in retryable or attempt >= self.settings.retries:
                     payload = _error_payload(answer.raw)
                     message = self._http_message(answer.status, payload, path)
-                    raise ClusterApiError(
+                    raise ClusterApiError.of(
                         redact_values(message, _sent_secret_values(path, body)),
                         answer.status,
                         path,

@@ -7,13 +7,14 @@ both objects are deleted last, after the log showed what happened on the volume.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
-from gitops_tool.adapters.kube.client import ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.kube.client import KubeClient, api_path
 from gitops_tool.core import conventions
-from gitops_tool.errors import ClusterError, UserError
+from gitops_tool.errors import ApiConflict, ApiNotFound, ClusterError, UserError
 
 Clock = Callable[[], float]
 POLL_INTERVAL_S = 1.0
@@ -92,15 +93,13 @@ class DagsAgentRunner:
     def _create(self, obj: dict[str, Any]) -> None:
         try:
             self.client.create(self._collection(obj), obj)
-        except ClusterApiError as exc:
-            if exc.status == 409:
-                kind, name = obj["kind"], obj["metadata"]["name"]
-                raise UserError(
-                    f"{kind} {self.namespace}/{name} already exists: another `gitops-tool dags` command is "
-                    f"running, or one was interrupted (then delete it: kubectl -n {self.namespace} delete "
-                    f"{kind.lower()} {name})"
-                ) from None
-            raise
+        except ApiConflict:
+            kind, name = obj["kind"], obj["metadata"]["name"]
+            raise UserError(
+                f"{kind} {self.namespace}/{name} already exists: another `gitops-tool dags` command is "
+                f"running, or one was interrupted (then delete it: kubectl -n {self.namespace} delete "
+                f"{kind.lower()} {name})"
+            ) from None
 
     def _wait(self, pod: dict[str, Any], timeout_s: float) -> str:
         deadline = self.clock() + timeout_s
@@ -112,11 +111,8 @@ class DagsAgentRunner:
             self.client.settings.sleep(self.poll_interval_s)
 
     def _delete_quietly(self, obj: dict[str, Any]) -> None:
-        try:
+        with contextlib.suppress(ApiNotFound):
             self.client.delete(self._object_path(obj))
-        except ClusterApiError as exc:
-            if exc.status != 404:
-                raise
 
     def _collection(self, obj: dict[str, Any]) -> str:
         return api_path("", "v1", _plural(obj), self.namespace)

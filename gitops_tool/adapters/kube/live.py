@@ -19,10 +19,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
-from gitops_tool.adapters.kube.client import ClusterAnswerError, ClusterApiError, KubeClient, api_path
+from gitops_tool.adapters.kube.client import KubeClient, api_path
 from gitops_tool.core import conventions as c
 from gitops_tool.core.drift.model import UnreadableScope
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS, Manifest, group_of, ref_of
+from gitops_tool.errors import ApiForbidden, ApiUnauthorized, ClusterAnswerError, ClusterApiError
 
 # Namespaced kinds that can be extra; the repository renders these and people hand-make them.
 EXTRA_CANDIDATES: tuple[tuple[str, str], ...] = (
@@ -196,9 +197,9 @@ def _why(exc: ClusterApiError | ClusterAnswerError, kind: str, namespace: str) -
     where = f" in {namespace}" if namespace else ""
     if isinstance(exc, ClusterAnswerError):
         return f"unreadable answer for {kind}{where}: {exc.reason}"
-    if exc.status == 401:
+    if isinstance(exc, ApiUnauthorized):
         raise exc  # the credentials were rejected: nothing at all can be read
-    if exc.status == 403:
+    if isinstance(exc, ApiForbidden):
         return f"forbidden: the auditor may not read {kind}{where}"
     return f"could not read {kind}{where}: {exc.message.rsplit('): ', 1)[-1]}"
 

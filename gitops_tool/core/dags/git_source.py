@@ -28,7 +28,7 @@ from gitops_tool.core import components as cc
 from gitops_tool.core.configmap_patches import upsert
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.scaffold.plan import Edit
-from gitops_tool.errors import UserError
+from gitops_tool.errors import AlreadyInState, UserError
 
 CONFIGMAP = "airflow-git-sync"
 PATCHES_KEY = cc.PATCHES_KEY
@@ -51,7 +51,7 @@ _USERNAME = re.compile(r"[A-Za-z0-9._-]+")
 _SECRET_HOME = "keep the token in Secret airflow-git-credentials and the user name in --username"  # noqa: S105 - advice, not a password
 
 
-class NothingToChange(cc.AlreadyInState):
+class NothingToChange(AlreadyInState):
     """The overlay already renders the values asked for."""
 
 
