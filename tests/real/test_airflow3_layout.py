@@ -231,6 +231,7 @@ with DAG("gitops.probe3", start_date=datetime(2024, 1, 1), schedule=None, catchu
     inner >> done
 """
 
+
 def _health(port: int) -> dict[str, Any] | None:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v2/monitor/health", timeout=5) as answer:
