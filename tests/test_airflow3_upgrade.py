@@ -162,6 +162,46 @@ def test_major_upgrade_is_one_validated_commit_and_both_overlays_run_airflow_3(
     assert "3.3.2-python3.12 -> 3.3.3-python3.12" in patch.out
 
 
+def test_add_scheduler_on_the_airflow_3_flavour_gets_the_airflow_3_settings(
+    repo: Path, run_cli: RunCli
+) -> None:
+    """A scheduler scaffolded after the major upgrade runs as its siblings do: the 3.x image, the
+    JWT secret and the API secret key, no webserver-era option; its triggerer too."""
+    assert run_cli("upgrade-airflow", "3.3.2", "--major", "--backup-confirmed", cwd=repo).code == 0
+    added = run_cli("add-scheduler", "3", "--node", "node-4", cwd=repo)
+    assert added.code == 0, added.err
+    assert git(repo, "status", "--porcelain") == ""
+    validated = run_cli("validate", "overlays/three-node-ha", cwd=repo)
+    assert validated.code == 0, validated.out + validated.err
+    objects = _render(repo, run_cli, "overlays/three-node-ha")
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+
+    def settings(name: str) -> tuple[list[str], set[str], str]:
+        pod = deployments[name]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        return container["args"], {e["name"] for e in container.get("env") or []}, container["image"]
+
+    for new, sibling in (
+        ("airflow-scheduler-3", "airflow-scheduler-1"),
+        ("airflow-triggerer-3", "airflow-triggerer-1"),
+    ):
+        args, env, image = settings(new)
+        assert (args, env, image) == settings(sibling), new
+        assert image == "apache/airflow:3.3.2-python3.12"
+        assert "AIRFLOW__API_AUTH__JWT_SECRET" in env and "AIRFLOW__API__SECRET_KEY" in env
+        assert not any(name.startswith("AIRFLOW__WEBSERVER__") for name in env)
+        terms = deployments[new]["spec"]["template"]["spec"]["affinity"]["nodeAffinity"][
+            "requiredDuringSchedulingIgnoredDuringExecution"
+        ]["nodeSelectorTerms"]
+        assert terms == [
+            {
+                "matchExpressions": [
+                    {"key": "node-role.kubernetes.io/airflow", "operator": "In", "values": ["scheduler-3"]}
+                ]
+            }
+        ]
+
+
 def test_check_dags_lists_what_breaks_on_airflow_3(tmp_path: Path, run_cli: RunCli) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
