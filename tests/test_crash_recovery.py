@@ -132,3 +132,115 @@ def test_a_kill_before_the_commit_with_no_commit_left_rolls_back_to_the_start(
     assert "upgrade-airflow" in again.stderr and "were rolled back" in again.stderr
     changed = git(repo, "status", "--porcelain").splitlines()
     assert changed and all("three-node-ha" in line or "argocd" in line for line in changed), changed
+
+
+def _paused(
+    repo: Path, argv: list[str], env: dict[str, str], step: str, marker: Path
+) -> subprocess.Popen[str]:
+    """The real console script running ``argv``, paused at ``step`` (the marker file appears)."""
+    paused_env = {**env, "GITOPS_TOOL_TEST_PAUSE_WRITING": str(marker), "GITOPS_TOOL_TEST_PAUSE_AT": step}
+    process = subprocess.Popen(
+        [GITOPS_TOOL, *argv],
+        cwd=repo,
+        env=paused_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 240
+    while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), process.communicate()
+    return process
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_an_interruption_once_the_commit_is_made_reports_the_commit(
+    command: str, signum: int, project_repo: Path, tmp_path: Path
+) -> None:
+    """Ctrl-C or SIGTERM landing after the commit (while the command cleans up and prints its
+    success lines) is ignored: the command reports what it committed and exits 0, never "interrupted"
+    over a kept commit."""
+    repo = project_repo
+    start = git(repo, "rev-parse", "HEAD").strip()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    marker = tmp_path / "paused"
+    process = _paused(repo, COMMANDS[command], env, "committed", marker)
+    try:
+        process.send_signal(signum)
+        time.sleep(0.5)  # the signal is handled (here: ignored) while the command is paused
+        marker.unlink()  # resumes the command
+        out, err = process.communicate(timeout=300)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err
+    assert "interrupted" not in err and "Traceback" not in err
+    head = git(repo, "rev-parse", "--short=12", "HEAD").strip()
+    assert head[:7] in out + err, out + err  # the success lines name the commit
+    assert git(repo, "rev-list", "--count", f"{start}..HEAD").strip() == "1"
+    assert git(repo, "status", "--porcelain") == ""
+    assert not (repo / ".git" / "gitops-tool.lock").exists()
+    assert not (repo / ".git" / "gitops-tool.journal").exists()
+
+
+def _duration(repo: Path, argv: list[str], env: dict[str, str]) -> float:
+    """How long ``argv`` takes from start to exit, measured on a throw-away clone of ``repo``."""
+    clone = repo.parent / "timing-clone"
+    subprocess.run(["git", "clone", "-q", str(repo), str(clone)], check=True, capture_output=True)
+    git(clone, "config", "user.name", "Test")
+    git(clone, "config", "user.email", "test@example.com")
+    began = time.monotonic()
+    result = _run(clone, argv, env)
+    assert result.returncode == 0, result.stderr
+    return time.monotonic() - began
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_sigkill_at_any_moment_leaves_the_start_or_the_one_commit(
+    command: str, project_repo: Path, tmp_path: Path
+) -> None:
+    """SIGKILL at moments spread over the whole run (not only the named steps): right after the kill
+    the repository is the start or holds the one commit (files possibly rolled back by the next run);
+    the next run recovers, explaining any lock or journal it finds, and the change is made once."""
+    repo = project_repo
+    start = git(repo, "rev-parse", "HEAD").strip()
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    total = _duration(repo, COMMANDS[command], env)
+    recovered: list[list[str]] = []
+    for fraction in (0.15, 0.35, 0.55, 0.7, 0.85, 0.95):
+        git(repo, "reset", "-q", "--hard", start)
+        git(repo, "clean", "-qfdx")
+        process = subprocess.Popen(
+            [GITOPS_TOOL, *COMMANDS[command]],
+            cwd=repo,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(total * fraction)
+        process.kill()
+        process.wait(timeout=60)
+        commits = int(git(repo, "rev-list", "--count", f"{start}..HEAD").strip())
+        assert commits in (0, 1), (fraction, commits)
+        leftovers = [
+            name for name in ("gitops-tool.lock", "gitops-tool.journal") if (repo / ".git" / name).exists()
+        ]
+        recovered.append(leftovers)
+        again = _run(repo, COMMANDS[command], env)
+        notes = [line for line in again.stderr.splitlines() if line.startswith(NOTE)]
+        if leftovers:
+            assert len(notes) == 1, (fraction, leftovers, again.stderr)
+        if commits == 0:
+            assert again.returncode == 0, (fraction, again.stderr)
+        else:  # the change was made already: the run says so (exit 2) and changes nothing
+            assert again.returncode in (0, 2), (fraction, again.stderr)
+        assert git(repo, "rev-list", "--count", f"{start}..HEAD").strip() == "1", (fraction, again.stderr)
+        assert git(repo, "status", "--porcelain", "--untracked-files=all") == "", fraction
+        assert not (repo / ".git" / "gitops-tool.lock").exists(), fraction
+        assert not (repo / ".git" / "gitops-tool.journal").exists(), fraction
+    # The sweep reached the middle of the change: some kill left a lock (and journal) to recover.
+    assert any(recovered), recovered

@@ -12,8 +12,8 @@ interrupt the restore; ``sigterm_as_interrupt`` makes SIGTERM take the same way 
 Test hook: when the environment variable ``GITOPS_TOOL_TEST_PAUSE_WRITING`` names a file, the
 writer creates that file after writing the first file of a new folder (or, with
 ``GITOPS_TOOL_TEST_PAUSE_AT=STEP``, at that named step of services/committed_change.py) and then
-waits (up to 60 s), so a test can interrupt or kill the real command at exactly that point. It
-changes nothing else.
+waits (up to 60 s, or until the test removes the file), so a test can interrupt or kill the real
+command at exactly that point, or resume it. It changes nothing else.
 """
 
 from __future__ import annotations
@@ -177,5 +177,6 @@ def pause_for_tests(step: str) -> None:
         return
     Path(marker).touch()
     deadline = time.monotonic() + _PAUSE_LIMIT_S
-    while time.monotonic() < deadline:
+    # The test resumes the command by removing the marker (or kills it meanwhile).
+    while time.monotonic() < deadline and Path(marker).exists():
         time.sleep(0.05)
