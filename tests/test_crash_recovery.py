@@ -32,6 +32,13 @@ COMMANDS: dict[str, list[str]] = {
         "--ref",
         "prod",
     ],
+    "init": [
+        "init",
+        "--repo-url",
+        "https://git.example.com/team/airflow-gitops.git",
+        "--service-cidr",
+        "10.43.0.0/16",
+    ],
 }
 # Where each can be killed: before anything is written (lock only), journal written, mid-write
 # (add-scheduler's new folder half staged), written and validated, committed but not cleaned up.

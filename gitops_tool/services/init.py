@@ -3,7 +3,8 @@
 Every refusal (a URL with credentials, a bad CIDR or address, an unknown role, a dirty tree, the
 repository's state, the lock) comes before the first write. Then the files are written, every
 overlay is rendered and validated (schemas and policies), and the change is committed; any failure
-on the way puts files, index and branch back as they were (the same steps as services/components.py).
+on the way puts files, index and branch back as they were: services/committed_change.py, the one
+routine every committing command runs (its journal lets the next run recover after a SIGKILL).
 """
 
 from __future__ import annotations
@@ -15,13 +16,13 @@ from gitops_tool.adapters import yaml_roundtrip
 from gitops_tool.adapters.files import read_text
 from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
 from gitops_tool.adapters.overlay_files import FileChange, materialise, read_overlay_state, resolve_overlay_in
-from gitops_tool.adapters.repo_lock import repository_lock
-from gitops_tool.adapters.transaction import FileTransaction, sigterm_as_interrupt
+from gitops_tool.adapters.transaction import FileTransaction
 from gitops_tool.core import init_plan as ip
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
 from gitops_tool.core.scaffold.diff import unified_diff
 from gitops_tool.core.scaffold.plan import Edit, MappingSet, Plan
 from gitops_tool.errors import RepositoryError, ScaffoldInvalid, UserError
+from gitops_tool.services.committed_change import commit_change, locked_repository
 
 ARGOCD_DIR = "argocd"
 
@@ -53,15 +54,23 @@ class InitResult:
 
 def init(request: InitRequest, start: Path | None = None) -> InitResult:
     repo_url = ip.check_url(request.repo_url, "--repo-url")
-    root, git = open_project_repo((start or Path.cwd()).resolve())
-    git.check_ready()
+    begin = (start or Path.cwd()).resolve()
     if request.dry_run:
+        root, git = open_project_repo(begin)
+        git.check_ready()
         return _plan(root, request, repo_url)[0]
-    with repository_lock(git.git_dir, "init"):
+    with locked_repository(begin, "init") as (root, git):
         _refuse_dirty(git)
-        git.identity()
         result, changes = _plan(root, request, repo_url)
-        _apply(root, git, request, result, changes)
+        result.paths = sorted(git.relative(root / c.path) for c in changes)
+        result.commit = commit_change(
+            root,
+            git,
+            verb="init",
+            message=result.message,
+            paths=result.paths,
+            apply=lambda files: _write_and_validate(root, files, request, changes, result.paths),
+        )
     return result
 
 
@@ -145,29 +154,22 @@ def _dag_source_edits(root: Path, overlay: str, request: InitRequest) -> list[Ed
         return []
 
 
-def _apply(
-    root: Path, git: GitRepo, request: InitRequest, result: InitResult, changes: list[FileChange]
-) -> None:
+def _write_and_validate(
+    root: Path, files: FileTransaction, request: InitRequest, changes: list[FileChange], paths: list[str]
+) -> list[str]:
+    """Writes the planned files, then renders and validates every overlay (base/ may have changed
+    under all of them); the committed change routine commits ``paths`` or rolls everything back."""
     from gitops_tool.services.validation import validate_overlays
 
-    snapshot = git.snapshot()
-    try:
-        with sigterm_as_interrupt(), FileTransaction(root) as files:
-            for change in changes:
-                if change.after is not None:
-                    files.write_file(change.path, change.after)
-            # Every overlay: base/ may have changed under all of them.
-            reports = validate_overlays([], request.kubernetes_version, request.kustomize, root=root)
-            failed = [r for r in reports if not r.ok]
-            if failed:
-                first = failed[0].violations[0]
-                raise ScaffoldInvalid(
-                    f"{failed[0].overlay} would not validate, nothing was changed: "
-                    f"{first.source}: {first.object}: {first.message}"
-                )
-            result.paths = sorted(git.relative(root / c.path) for c in changes)
-            result.commit = git.commit_paths(result.paths, result.message)
-            files.finish()
-    except BaseException:
-        git.restore(snapshot)
-        raise
+    for change in changes:
+        if change.after is not None:
+            files.write_file(change.path, change.after)
+    reports = validate_overlays([], request.kubernetes_version, request.kustomize, root=root)
+    failed = [r for r in reports if not r.ok]
+    if failed:
+        first = failed[0].violations[0]
+        raise ScaffoldInvalid(
+            f"{failed[0].overlay} would not validate, nothing was changed: "
+            f"{first.source}: {first.object}: {first.message}"
+        )
+    return paths
