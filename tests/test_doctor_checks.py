@@ -24,9 +24,16 @@ MAPPING = parse_role_mapping(
 
 
 def pod(
-    name: str, node: str, *, ready: bool = True, scheduler: bool = False, phase: str = "Running"
+    name: str,
+    node: str,
+    *,
+    ready: bool = True,
+    scheduler: bool = False,
+    phase: str = "Running",
+    component: str | None = None,
 ) -> dict[str, object]:
-    labels = {COMPONENT_LABEL: "scheduler"} if scheduler else {}
+    component = component or ("scheduler" if scheduler else None)
+    labels = {COMPONENT_LABEL: component} if component else {}
     return {
         "metadata": {"name": name, "labels": labels},
         "spec": {"nodeName": node},
@@ -34,8 +41,11 @@ def pod(
     }
 
 
-def deployment(name: str, ready: int, replicas: int = 1, scheduler: bool = False) -> dict[str, object]:
-    labels = {COMPONENT_LABEL: "scheduler"} if scheduler else {}
+def deployment(
+    name: str, ready: int, replicas: int = 1, scheduler: bool = False, component: str | None = None
+) -> dict[str, object]:
+    component = component or ("scheduler" if scheduler else None)
+    labels = {COMPONENT_LABEL: component} if component else {}
     return {
         "kind": "Deployment",
         "metadata": {"name": name, "labels": labels},
@@ -78,6 +88,8 @@ def healthy() -> ClusterSnapshot:
             pod("test-nfs-pod", "node-1", phase="Succeeded"),
             pod("airflow-scheduler-1-a", "node-2", scheduler=True),
             pod("airflow-scheduler-2-b", "node-3", scheduler=True),
+            pod("airflow-triggerer-1-a", "node-2", component="triggerer"),
+            pod("airflow-triggerer-2-b", "node-3", component="triggerer"),
         ],
         nodes=[],
         pvcs=[
@@ -88,6 +100,8 @@ def healthy() -> ClusterSnapshot:
             deployment("nfs-client-provisioner", 1),
             deployment("airflow-scheduler-1", 1, scheduler=True),
             deployment("airflow-scheduler-2", 1, scheduler=True),
+            deployment("airflow-triggerer-1", 1, component="triggerer"),
+            deployment("airflow-triggerer-2", 1, component="triggerer"),
             with_args(deployment("airflow-webserver", 1), "airflow", "webserver"),
         ],
         events=[
@@ -120,6 +134,7 @@ def test_a_healthy_cluster_passes_every_check() -> None:
         ("NFS write/read test", Status.PASS),
         ("PVCs bound", Status.PASS),
         ("schedulers", Status.PASS),
+        ("triggerers", Status.PASS),
         ("executor RBAC", Status.PASS),
         ("warning events", Status.PASS),
         ("backups", Status.PASS),
@@ -204,8 +219,10 @@ def test_each_seed_problem_fails_its_check_with_a_hint() -> None:
     assert results["NFS ClusterIP in the Service range"].detail == (
         "10.96.20.49 is outside the cluster's Service range 10.43.0.0/16; the kubernetes Service is 10.43.0.1"
     )
+    assert results["triggerers"].detail == "no triggerer Deployment in the namespace"
+    assert "every deferred task stays deferred" in results["triggerers"].hint
     text = report_text(results.values())
-    assert text.count("hint:") == 11
+    assert text.count("hint:") == 12
 
 
 def test_backups_not_enabled_not_yet_run_suspended_or_unreadable() -> None:
@@ -269,3 +286,26 @@ def test_the_airflow_layout_is_one_version_whole() -> None:
     status, text = layout(webserver, deployment("airflow-dag-processor", 1))
     assert status is Status.FAIL and "half-synced" in text
     assert layout()[0] is Status.UNKNOWN
+
+
+def test_triggerers_unready_or_sharing_a_node_fail_with_the_pods_named() -> None:
+    snapshot = healthy()
+    pods = [p for p in snapshot.pods if "triggerer" not in str(p["metadata"])]
+    snapshot = replace(
+        snapshot,
+        pods=[
+            *pods,
+            pod("airflow-triggerer-1-a", "node-2", component="triggerer"),
+            pod("airflow-triggerer-2-b", "node-2", component="triggerer"),
+            pod("airflow-triggerer-2-c", "node-3", component="triggerer", ready=False),
+        ],
+    )
+    result = {r.name: r for r in run_checks(snapshot)}["triggerers"]
+    assert result.status is Status.FAIL
+    assert result.items == [
+        "airflow-triggerer-2-c: not ready",
+        "node-2: 2 triggerers on one node (airflow-triggerer-1-a, airflow-triggerer-2-b)",
+    ]
+    assert {r.name: r for r in run_checks(healthy())}["triggerers"].detail == (
+        "2 ready on distinct nodes (node-2, node-3)"
+    )

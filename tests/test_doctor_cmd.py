@@ -13,6 +13,7 @@ from tests.conftest import RunCli
 from tests.kubeapi import KubeApiServer
 
 SCHEDULER = {"app.kubernetes.io/component": "scheduler"}
+TRIGGERER = {"app.kubernetes.io/component": "triggerer"}
 
 
 def _deployment(
@@ -102,6 +103,10 @@ def healthy() -> list[dict[str, Any]]:
         },
         _service("default", "kubernetes", "10.96.0.1"),
         _service(INFRA_NAMESPACE, "nfs-server", NFS_IP),
+        _deployment("airflow-triggerer-1", 1, TRIGGERER),
+        _deployment("airflow-triggerer-2", 1, TRIGGERER),
+        _pod("airflow-triggerer-1-abc", "node-2", TRIGGERER),
+        _pod("airflow-triggerer-2-def", "node-3", TRIGGERER),
     ]
 
 
@@ -140,6 +145,7 @@ def test_a_healthy_cluster_passes_with_reads_and_access_reviews_only(tmp_path: P
             "PASS    NFS write/read test",
             "PASS    PVCs bound",
             "PASS    schedulers",
+            "PASS    triggerers",
             "PASS    executor RBAC",
             "PASS    warning events",
             "PASS    backups",
@@ -236,6 +242,7 @@ def test_each_seed_problem_is_a_failed_check_with_a_hint(tmp_path: Path, run_cli
             "NFS write/read test": "pass",
             "PVCs bound": "fail",
             "schedulers": "fail",
+            "triggerers": "pass",
             "executor RBAC": "fail",
             "warning events": "fail",
             "backups": "pass",

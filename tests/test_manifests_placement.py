@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from gitops_tool.core.conventions import COMPONENT_LABEL, NODE_ROLE_LABEL, SCHEDULER_COMPONENT
+from gitops_tool.core.conventions import (
+    COMPONENT_LABEL,
+    NODE_ROLE_LABEL,
+    SCHEDULER_COMPONENT,
+    TRIGGERER_COMPONENT,
+)
 from gitops_tool.core.images import pod_spec
 from gitops_tool.core.objects import Manifest
 from tests.conftest import REPO_ROOT
@@ -35,7 +40,6 @@ SEED_TABLE = {
     "scheduler-1": {"airflow-scheduler-1", "node-exporter"},
     "scheduler-2": {"airflow-scheduler-2", "node-exporter"},
 }
-TRIGGERER_COMPONENT = "triggerer"
 
 
 def _schedulers(objects: tuple[Manifest, ...], component: str = SCHEDULER_COMPONENT) -> list[Manifest]:

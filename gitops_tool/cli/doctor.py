@@ -22,7 +22,8 @@ def doctor(  # noqa: PLR0917 - Typer maps parameters to options
     request_timeout: options.RequestTimeout = 30.0,
 ) -> int:
     """The reference architecture's troubleshooting steps as checks: pending pods, node labels, NFS,
-    PVCs, schedulers, executor RBAC, recent warning events. Exit 1 when a check fails."""
+    PVCs, schedulers, triggerers, executor RBAC, recent warning events, backups, the Airflow layout.
+    Exit 1 when a check fails."""
     from gitops_tool.core.doctor import Status, report_json, report_text
     from gitops_tool.services.cluster_access import open_cluster
     from gitops_tool.services.doctor import diagnose

@@ -46,7 +46,8 @@ SUMMARIES: tuple[tuple[str, str], ...] = (
     (
         "doctor",
         "The reference architecture's troubleshooting steps as checks: pending pods, node labels, NFS, "
-        "PVCs, schedulers, executor RBAC, recent warning events. Exit 1 when a check fails.",
+        "PVCs, schedulers, triggerers, executor RBAC, recent warning events, backups, the Airflow layout. "
+        "Exit 1 when a check fails.",
     ),
     (
         "upgrade-airflow",

@@ -18,6 +18,8 @@ OWNERSHIP_LABELS = {PART_OF_LABEL: PART_OF_VALUE, MANAGED_BY_LABEL: MANAGED_BY_V
 
 COMPONENT_LABEL = "app.kubernetes.io/component"
 SCHEDULER_COMPONENT = "scheduler"
+# One triggerer per scheduler node (base/triggerer): deferred tasks resume only while one runs.
+TRIGGERER_COMPONENT = "triggerer"
 
 # Node role label of the seed architecture: node-role.kubernetes.io/airflow=<role>.
 NODE_ROLE_LABEL = "node-role.kubernetes.io/airflow"

@@ -14,7 +14,13 @@ from enum import Enum
 from typing import Any
 
 from gitops_tool.core import backup_jobs as bj
-from gitops_tool.core.conventions import COMPONENT_LABEL, INFRA_NAMESPACE, NAMESPACE, SCHEDULER_COMPONENT
+from gitops_tool.core.conventions import (
+    COMPONENT_LABEL,
+    INFRA_NAMESPACE,
+    NAMESPACE,
+    SCHEDULER_COMPONENT,
+    TRIGGERER_COMPONENT,
+)
 from gitops_tool.core.node_roles import LabelPlan
 from gitops_tool.core.objects import Manifest
 from gitops_tool.core.service_range import NAME as SERVICE_RANGE_CHECK
@@ -231,46 +237,75 @@ def _pod_ready(pod: Mapping[str, Any]) -> bool:
     )
 
 
-def check_schedulers(snapshot: ClusterSnapshot) -> CheckResult:
-    def is_scheduler(obj: Mapping[str, Any]) -> bool:
-        return (_meta(obj).get("labels") or {}).get(COMPONENT_LABEL) == SCHEDULER_COMPONENT
+@dataclass(frozen=True)
+class _Spread:
+    """A component that runs one pod per scheduler node: what to call it and what to advise."""
 
-    deployments = [w for w in snapshot.workloads if is_scheduler(w)]
-    pods = [
-        p for p in snapshot.pods if is_scheduler(p) and (p.get("status") or {}).get("phase") != "Succeeded"
-    ]
+    check: str
+    component: str
+    missing_hint: str
+    unready_hint: str
+
+
+_SCHEDULERS = _Spread(
+    "schedulers",
+    SCHEDULER_COMPONENT,
+    "the schedulers are not synced: check the Argo CD Application",
+    "an unready scheduler usually cannot reach the DB (Secret airflow-secrets, Service postgres); "
+    "two on one node mean the anti-affinity or node labels are wrong",
+)
+_TRIGGERERS = _Spread(
+    "triggerers",
+    TRIGGERER_COMPONENT,
+    "without a triggerer every deferred task stays deferred: sync the Application "
+    "(base/triggerer, one per scheduler node)",
+    f"kubectl -n {NAMESPACE} logs deploy/airflow-triggerer-1; two on one node mean the anti-affinity or "
+    "node labels are wrong",
+)
+
+
+def _check_spread(snapshot: ClusterSnapshot, spread: _Spread) -> CheckResult:
+    """Each of the component's pods ready, no two on one node, as many ready as the Deployments want."""
+
+    def belongs(obj: Mapping[str, Any]) -> bool:
+        return (_meta(obj).get("labels") or {}).get(COMPONENT_LABEL) == spread.component
+
+    noun = spread.component
+    deployments = [w for w in snapshot.workloads if belongs(w)]
+    pods = [p for p in snapshot.pods if belongs(p) and (p.get("status") or {}).get("phase") != "Succeeded"]
     if not deployments:
         return CheckResult(
-            "schedulers",
-            Status.FAIL,
-            "no scheduler Deployment in the namespace",
-            "the schedulers are not synced: check the Argo CD Application",
+            spread.check, Status.FAIL, f"no {noun} Deployment in the namespace", spread.missing_hint
         )
-    problems = []
-    for pod in sorted(pods, key=_name):
-        if not _pod_ready(pod):
-            problems.append(f"{_name(pod)}: not ready")
+    problems = [f"{_name(pod)}: not ready" for pod in sorted(pods, key=_name) if not _pod_ready(pod)]
     ready = [p for p in pods if _pod_ready(p)]
     by_node: dict[str, list[str]] = {}
     for pod in ready:
         by_node.setdefault(str((pod.get("spec") or {}).get("nodeName", "")), []).append(_name(pod))
     for node, names in sorted(by_node.items()):
         if len(names) > 1:
-            problems.append(f"{node}: {len(names)} schedulers on one node ({', '.join(sorted(names))})")
+            problems.append(f"{node}: {len(names)} {spread.check} on one node ({', '.join(sorted(names))})")
     wanted = sum(_ready(d)[1] for d in deployments)
     if len(ready) < wanted:
-        problems.append(f"{len(ready)} of {wanted} scheduler pod(s) ready")
+        problems.append(f"{len(ready)} of {wanted} {noun} pod(s) ready")
     if not problems:
         nodes = ", ".join(sorted(by_node))
-        return CheckResult("schedulers", Status.PASS, f"{len(ready)} ready on distinct nodes ({nodes})")
+        return CheckResult(spread.check, Status.PASS, f"{len(ready)} ready on distinct nodes ({nodes})")
     return CheckResult(
-        "schedulers",
+        spread.check,
         Status.FAIL,
-        "schedulers not ready on distinct nodes",
-        "an unready scheduler usually cannot reach the DB (Secret airflow-secrets, Service postgres); "
-        "two on one node mean the anti-affinity or node labels are wrong",
+        f"{spread.check} not ready on distinct nodes",
+        spread.unready_hint,
         problems,
     )
+
+
+def check_schedulers(snapshot: ClusterSnapshot) -> CheckResult:
+    return _check_spread(snapshot, _SCHEDULERS)
+
+
+def check_triggerers(snapshot: ClusterSnapshot) -> CheckResult:
+    return _check_spread(snapshot, _TRIGGERERS)
 
 
 def check_executor_rbac(snapshot: ClusterSnapshot) -> CheckResult:
@@ -476,6 +511,7 @@ CHECKS = (
     check_nfs_round_trip,
     check_pvcs,
     check_schedulers,
+    check_triggerers,
     check_executor_rbac,
     check_warning_events,
     check_backups,
