@@ -70,7 +70,7 @@ class BackupPods:
         return self._run(backup_cronjob(self.retention), "backup", timeout)
 
     def restore(self, file_name: str, timeout: float = 120, lock_timeout_s: int | None = None) -> PodRun:
-        """The container of the Job `gitops-tool restore FILE --yes` creates."""
+        """The container of the Job `gitops-tool backup restore FILE --yes` creates."""
         extra = {} if lock_timeout_s is None else {"lock_timeout_s": lock_timeout_s}
         job = restore_job(backup_cronjob(self.retention), file_name, datetime.now(UTC), **extra)
         return self._run(job, "restore", timeout)

@@ -133,7 +133,7 @@ def test_round_trip_restores_every_row_and_the_safety_dump_goes_back(
     assert checksums(database) == before
     # The database as it was just before the restore is kept, and the printed way back works.
     (safety,) = safety_dumps(pods)
-    assert f"to go back to the database as it was: gitops-tool restore {safety} --yes" in restored.log
+    assert f"to go back to the database as it was: gitops-tool backup restore {safety} --yes" in restored.log
     time.sleep(1.1)  # the next safety dump gets a name of its own (one-second stamp)
     back = pods.restore(safety)
     assert back.returncode == 0, back.log

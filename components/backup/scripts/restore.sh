@@ -1,13 +1,13 @@
 # shellcheck shell=sh
 # Restore of the Airflow metadata DB from one backup file: `sh restore.sh /backups/FILE`, run by the
-# Job that `gitops-tool restore FILE --yes` creates once it has stopped every Airflow deployment
+# Job that `gitops-tool backup restore FILE --yes` creates once it has stopped every Airflow deployment
 # that uses the database. Connection from PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD.
 # Each step stops the script on failure, and the database is then as it was:
 #   1. the file must be a readable pg_dump archive with table data (pg_restore --list);
 #   2. every other session of the database is ended (pg_terminate_backend): clients still connected
 #      would hold locks the restore needs;
 #   3. a safety dump of the current database is written and kept (pre-restore-TIME.dump; retention
-#      never removes it); going back is `gitops-tool restore pre-restore-TIME.dump --yes`;
+#      never removes it); going back is `gitops-tool backup restore pre-restore-TIME.dump --yes`;
 #   4. pg_restore replaces the tables in one transaction whose lock waits are bounded by
 #      RESTORE_LOCK_TIMEOUT (default 30s): a client that reconnected and holds a lock makes the
 #      restore fail and roll back instead of waiting until the Job deadline. pg_restore sets
@@ -65,7 +65,7 @@ if ! pg_dump --format=custom --no-owner --lock-wait-timeout="${lock_timeout}" --
 fi
 mv "${safety}.partial" "${safety}"
 echo "safety dump written: $(basename "${safety}") $(stat -c %s "${safety}") bytes"
-echo "to go back to the database as it was: gitops-tool restore $(basename "${safety}") --yes"
+echo "to go back to the database as it was: gitops-tool backup restore $(basename "${safety}") --yes"
 
 # Sessions opened while the safety dump ran.
 end_sessions
