@@ -3,8 +3,7 @@ the overlay as the kubelet would build it, turned into a local run (PostgreSQL o
 LocalExecutor standing in for the KubernetesExecutor, folders under a temp AIRFLOW_HOME) and the
 processes the overlays run (the migration hook, the scheduler, the triggerer) started from it.
 
-Used by the `real` tier and by scripts/capture_statsd_lines.py (which regenerates the committed
-statsd fixture). Every process has a timeout and is killed on the way out.
+Used by the `real` tier (Airflow 2.11 and 3). Every process has a timeout and is killed on the way out.
 """
 
 from __future__ import annotations
