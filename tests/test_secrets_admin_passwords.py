@@ -475,7 +475,8 @@ def _rotate_directly(api: KubeApiServer, tmp_path: Path, waiting: Any) -> None:
     from gitops_tool.services import secrets
     from gitops_tool.services.cluster_access import open_cluster
 
-    with open_cluster(str(api.kubeconfig(tmp_path, token=CANARY_TOKEN)), None, 5) as client:
+    # 30 s per request: a test's hook may run a pod to its end inside a request (slow on a busy machine).
+    with open_cluster(str(api.kubeconfig(tmp_path, token=CANARY_TOKEN)), None, 30) as client:
         secrets.rotate(client, True, admin_passwords=True, waiting=waiting)
 
 
