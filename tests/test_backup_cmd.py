@@ -241,7 +241,8 @@ def _clients() -> list[dict[str, Any]]:
 RESTORE_LOG = (
     "ended 1 other session(s) of database airflow; not allowed to end: 0\n"
     "safety dump written: pre-restore-20261127T050000Z.dump 4096 bytes\n"
-    "to go back to the database as it was: gitops-tool backup restore pre-restore-20261127T050000Z.dump --yes\n"
+    "to go back to the database as it was: "
+    "gitops-tool backup restore pre-restore-20261127T050000Z.dump --yes\n"
 )
 STOPPED = {
     "airflow-newcomer": 3,
