@@ -67,8 +67,19 @@ def refuse_dirty(git: GitRepo, root: Path, paths: list[str], what: str = "files 
     """Refuse uncommitted (staged, unstaged or untracked) changes in ``paths`` (repository-relative)."""
     dirty = git.dirty([git.relative(root / p) for p in paths])
     if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise RepositoryError(f"uncommitted changes in {what}: {shown}; commit or stash them first")
+        raise RepositoryError(f"uncommitted changes in {what}: {_listed(dirty)}; commit or stash them first")
+
+
+def refuse_dirty_tree(git: GitRepo, advice: str) -> None:
+    """Refuse any uncommitted change in the whole work tree; ``advice`` ends the message."""
+    dirty = git.dirty(["."])
+    if dirty:
+        raise RepositoryError(f"the work tree has uncommitted changes ({_listed(dirty)}); {advice}")
+
+
+def _listed(paths: list[str]) -> str:
+    """The first five paths, and how many more."""
+    return ", ".join(paths[:5]) + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
 
 
 def commit_change(

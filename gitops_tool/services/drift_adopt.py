@@ -31,7 +31,8 @@ from gitops_tool.core.objects import Manifest, ObjectRef, group_of, ref_of
 from gitops_tool.core.scaffold.diff import unified_diff
 from gitops_tool.core.scaffold.plan import Plan, SequenceInsert
 from gitops_tool.core.validation import Violation
-from gitops_tool.errors import RepositoryError, UserError
+from gitops_tool.errors import UserError
+from gitops_tool.services.committed_change import refuse_dirty_tree
 from gitops_tool.services.drift import (
     Desired,
     DriftRequest,
@@ -134,13 +135,7 @@ def adopt(
 
 def _check_repository(git: GitRepo) -> None:
     git.check_ready()
-    dirty = git.dirty(["."])
-    if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise RepositoryError(
-            f"the work tree has uncommitted changes ({shown}); commit or stash them first "
-            "(an adoption is one commit of exactly what was live)"
-        )
+    refuse_dirty_tree(git, "commit or stash them first (an adoption is one commit of exactly what was live)")
 
 
 # --- what is adopted -------------------------------------------------------------------------------

@@ -14,15 +14,15 @@ from pathlib import Path
 
 from gitops_tool.adapters import yaml_roundtrip
 from gitops_tool.adapters.files import read_text
-from gitops_tool.adapters.git_repo import GitRepo, open_project_repo
+from gitops_tool.adapters.git_repo import open_project_repo
 from gitops_tool.adapters.overlay_files import FileChange, materialise, read_overlay_state, resolve_overlay_in
 from gitops_tool.adapters.transaction import FileTransaction
 from gitops_tool.core import init_plan as ip
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
 from gitops_tool.core.scaffold.diff import unified_diff
 from gitops_tool.core.scaffold.plan import Edit, MappingSet, Plan
-from gitops_tool.errors import RepositoryError, ScaffoldInvalid, UserError
-from gitops_tool.services.committed_change import commit_change, locked_repository
+from gitops_tool.errors import ScaffoldInvalid, UserError
+from gitops_tool.services.committed_change import commit_change, locked_repository, refuse_dirty_tree
 
 ARGOCD_DIR = "argocd"
 
@@ -60,7 +60,7 @@ def init(request: InitRequest, start: Path | None = None) -> InitResult:
         git.check_ready()
         return _plan(root, request, repo_url)[0]
     with locked_repository(begin, "init") as (root, git):
-        _refuse_dirty(git)
+        refuse_dirty_tree(git, "init starts from a clean clone: commit or stash them first")
         result, changes = _plan(root, request, repo_url)
         result.paths = sorted(git.relative(root / c.path) for c in changes)
         result.commit = commit_change(
@@ -72,16 +72,6 @@ def init(request: InitRequest, start: Path | None = None) -> InitResult:
             apply=lambda files: _write_and_validate(root, files, request, changes, result.paths),
         )
     return result
-
-
-def _refuse_dirty(git: GitRepo) -> None:
-    dirty = git.dirty(["."])
-    if dirty:
-        shown = ", ".join(dirty[:5]) + (f" and {len(dirty) - 5} more" if len(dirty) > 5 else "")
-        raise RepositoryError(
-            f"the work tree has uncommitted changes ({shown}); init starts from a clean clone: "
-            "commit or stash them first"
-        )
 
 
 def _plan(root: Path, request: InitRequest, repo_url: str) -> tuple[InitResult, list[FileChange]]:
