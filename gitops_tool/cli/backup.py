@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from gitops_tool.cli import deprecation, options
-from gitops_tool.cli.components import component_options, report_change
+from gitops_tool.cli.overlay_change import component_options, report_change
 from gitops_tool.errors import UserError
 
 backup_app = typer.Typer(

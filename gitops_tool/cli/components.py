@@ -2,15 +2,13 @@
 
 import json
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from gitops_tool.cli import options
-from gitops_tool.errors import EXIT_OK, UserError
-
-if TYPE_CHECKING:
-    from gitops_tool.services.components import ChangeResult, ComponentOptions
+from gitops_tool.cli.overlay_change import component_options, report_change
+from gitops_tool.errors import EXIT_OK
 
 components_app = typer.Typer(
     name="components",
@@ -28,12 +26,7 @@ def register(app: typer.Typer) -> None:
 @components_app.command("list", epilog="Example: gitops-tool components list three-node-ha --output json")
 def list_(
     overlay: Annotated[
-        str | None,
-        typer.Argument(
-            metavar="[OVERLAY]",
-            help="Overlay name or folder (default: every overlay).",
-            autocompletion=options.complete_overlay,
-        ),
+        str | None, options.overlay_argument("Overlay name or folder (default: every overlay).")
     ] = None,
     output: options.OutputFormat = "text",
 ) -> int:
@@ -95,32 +88,3 @@ def disable(  # noqa: PLR0917 - Typer maps parameters to options
     )
     report_change(result)
     return EXIT_OK
-
-
-def component_options(
-    overlay: str | None, all_overlays: bool, no_commit: bool, kubernetes_version: str, kustomize: str | None
-) -> "ComponentOptions":
-    from gitops_tool.services.components import ComponentOptions
-    from gitops_tool.services.validation import normalise_version
-
-    if overlay is not None and all_overlays:
-        raise UserError("give an OVERLAY or --all, not both")
-    if overlay is None and not all_overlays:
-        raise UserError("give the OVERLAY Argo CD syncs (such as three-node-ha) or --all")
-    return ComponentOptions(
-        overlays=(overlay,) if overlay is not None else (),
-        commit=not no_commit,
-        kubernetes_version=normalise_version(kubernetes_version),
-        kustomize=kustomize,
-    )
-
-
-def report_change(result: "ChangeResult") -> None:
-    where = (
-        f"commit {result.commit[:12]}: {result.message}" if result.commit else "not committed (--no-commit)"
-    )
-    typer.echo(where)
-    for path in result.paths:
-        typer.echo(f"  {path}")
-    for label in result.skipped:
-        typer.echo(f"note: {label} left as it was (already in that state)", err=True)

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from gitops_tool.cli import options
-from gitops_tool.cli.components import component_options, report_change
+from gitops_tool.cli.overlay_change import component_options, report_change
 from gitops_tool.core.conventions import DEFAULT_OVERLAY
 from gitops_tool.errors import EXIT_OK
 

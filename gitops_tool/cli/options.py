@@ -107,14 +107,17 @@ RequestTimeout = Annotated[
 ]
 # The overlay: the positional OVERLAY everywhere; --overlay is its old spelling, kept one release.
 _OVERLAY_HELP = "Overlay name or folder, e.g. three-node-ha or overlays/three-node-ha"
+
+
+def overlay_argument(help: str, *, metavar: str = "[OVERLAY]", show_default: bool = True) -> Any:
+    """The positional OVERLAY, completed from the repository's overlays."""
+    return typer.Argument(
+        metavar=metavar, help=help, autocompletion=complete_overlay, show_default=show_default
+    )
+
+
 Overlay = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[OVERLAY]",
-        help=f"{_OVERLAY_HELP} (default: {DEFAULT_OVERLAY}).",
-        autocompletion=complete_overlay,
-        show_default=False,
-    ),
+    str | None, overlay_argument(f"{_OVERLAY_HELP} (default: {DEFAULT_OVERLAY}).", show_default=False)
 ]
 OldOverlay = Annotated[
     str | None,
@@ -126,10 +129,7 @@ OldOverlay = Annotated[
     ),
 ]
 # Commands that need an overlay and have no default.
-RequiredOverlay = Annotated[
-    str,
-    typer.Argument(metavar="OVERLAY", help=f"{_OVERLAY_HELP}.", autocompletion=complete_overlay),
-]
+RequiredOverlay = Annotated[str, overlay_argument(f"{_OVERLAY_HELP}.", metavar="OVERLAY")]
 
 
 def format_or_old_file(formats: tuple[str, ...], default_help: str) -> Any:
@@ -152,12 +152,7 @@ Yes = Annotated[
 
 # The committing commands that act on one overlay or all of them (components, backup, dags source).
 OverlayArgument = Annotated[
-    str | None,
-    typer.Argument(
-        metavar="[OVERLAY]",
-        help=f"{_OVERLAY_HELP}: the one Argo CD syncs (or give --all).",
-        autocompletion=complete_overlay,
-    ),
+    str | None, overlay_argument(f"{_OVERLAY_HELP}: the one Argo CD syncs (or give --all).")
 ]
 AllOverlays = Annotated[bool, typer.Option("--all", help="Every overlay under overlays/.")]
 NoCommit = Annotated[bool, typer.Option("--no-commit", help="Write and validate, but leave it uncommitted.")]
