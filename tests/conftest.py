@@ -87,12 +87,17 @@ def project_copy(tmp_path: Path) -> Path:
 @pytest.fixture
 def project_repo(project_copy: Path) -> Path:
     """``project_copy`` as a Git repository with one commit and a local identity."""
-    git(project_copy, "init", "-q", "-b", "main")
-    git(project_copy, "config", "user.name", "Test")
-    git(project_copy, "config", "user.email", "test@example.com")
-    git(project_copy, "add", "-A")
-    git(project_copy, "commit", "-q", "-m", "initial")
-    return project_copy
+    return init_repo(project_copy)
+
+
+def init_repo(project: Path) -> Path:
+    """Turn a copy of the project into a Git repository with one commit and a local identity."""
+    git(project, "init", "-q", "-b", "main")
+    git(project, "config", "user.name", "Test")
+    git(project, "config", "user.email", "test@example.com")
+    git(project, "add", "-A")
+    git(project, "commit", "-q", "-m", "initial")
+    return project
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -12,16 +12,6 @@ from tests.conftest import git
 HA = "overlays/three-node-ha"
 
 
-def init_repo(project: Path) -> Path:
-    """Turn a copy of the project into a git repository with one commit and a local identity."""
-    git(project, "init", "-q", "-b", "main")
-    git(project, "config", "user.name", "Scaffold Test")
-    git(project, "config", "user.email", "scaffold@example.com")
-    git(project, "add", "-A")
-    git(project, "commit", "-q", "-m", "initial")
-    return project
-
-
 @dataclass(frozen=True)
 class RepoState:
     """Everything a refused or rolled-back command must leave untouched."""

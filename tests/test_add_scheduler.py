@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import RunCli, git
-from tests.scheduler_support import HA, commit_subject, committed_paths, init_repo, repo_state
+from tests.conftest import RunCli, git, init_repo
+from tests.scheduler_support import HA, commit_subject, committed_paths, repo_state
 
 SCHEDULER_PATHS = [
     f"{HA}/kustomization.yaml",

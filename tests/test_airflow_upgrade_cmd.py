@@ -12,7 +12,7 @@ import yaml
 from gitops_tool.core.airflow_upgrade import image_uses
 from gitops_tool.core.objects import CLUSTER_SCOPED_KINDS
 from tests.cluster_support import CANARY_TOKEN, kube_args, node
-from tests.conftest import RunCli, git
+from tests.conftest import RunCli, git, init_repo
 from tests.kubeapi import KubeApiServer
 
 OLD = "2.11.0-python3.9"
@@ -21,12 +21,7 @@ NEW = "2.11.1-python3.9"
 
 @pytest.fixture
 def repo(project_copy: Path) -> Path:
-    git(project_copy, "init", "-q", "-b", "main")
-    git(project_copy, "config", "user.name", "Test")
-    git(project_copy, "config", "user.email", "test@example.com")
-    git(project_copy, "add", "-A")
-    git(project_copy, "commit", "-q", "-m", "initial")
-    return project_copy
+    return init_repo(project_copy)
 
 
 def render(repo: Path, run_cli: RunCli, overlay: str = "overlays/three-node-ha") -> list[dict[str, Any]]:

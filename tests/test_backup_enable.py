@@ -16,10 +16,10 @@ from gitops_tool.core import argocd
 from gitops_tool.core.backup_component import check_schedule
 from gitops_tool.errors import UserError
 from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, writes
-from tests.conftest import RunCli, git
+from tests.conftest import RunCli, git, init_repo
 from tests.kubeapi import KubeApiServer
 from tests.manifests_support import backup_enabled_repo, find, rendered_with_backup
-from tests.scheduler_support import commit_subject, committed_paths, init_repo, repo_state
+from tests.scheduler_support import commit_subject, committed_paths, repo_state
 from tests.test_backup_cmd import JOBS, JobController
 
 HA = "overlays/three-node-ha"

@@ -17,8 +17,8 @@ from typer._types import TyperChoice
 
 from gitops_tool.cli.app import app
 from gitops_tool.cli.deprecation import DEPRECATED
-from tests.conftest import RunCli, git
-from tests.scheduler_support import HA, commit_subject, init_repo
+from tests.conftest import RunCli, git, init_repo
+from tests.scheduler_support import HA, commit_subject
 
 FORMATS = {"text", "json", "markdown", "yaml"}
 # Top-level commands that are not noun groups: verbs on the repository or the cluster, and the two

@@ -11,8 +11,8 @@ import yaml
 
 from gitops_tool.core import argocd
 from gitops_tool.core.components import REGISTRY
-from tests.conftest import RunCli, git
-from tests.scheduler_support import commit_subject, committed_paths, init_repo, repo_state
+from tests.conftest import RunCli, git, init_repo
+from tests.scheduler_support import commit_subject, committed_paths, repo_state
 
 HA = "overlays/three-node-ha"
 LEGACY = "overlays/single-node-legacy"

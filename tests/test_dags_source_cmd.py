@@ -11,8 +11,8 @@ import yaml
 
 from gitops_tool.core.dags.git_source import PLACEHOLDER_REPO, check_period, check_repo
 from gitops_tool.errors import UserError
-from tests.conftest import RunCli, git
-from tests.scheduler_support import commit_subject, committed_paths, init_repo, repo_state
+from tests.conftest import RunCli, git, init_repo
+from tests.scheduler_support import commit_subject, committed_paths, repo_state
 
 HA = "overlays/three-node-ha"
 KFILE = f"{HA}/kustomization.yaml"

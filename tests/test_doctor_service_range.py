@@ -11,9 +11,8 @@ import pytest
 
 from gitops_tool.core.conventions import INFRA_NAMESPACE
 from tests.cluster_support import kube_args, namespace
-from tests.conftest import RunCli
+from tests.conftest import RunCli, init_repo
 from tests.kubeapi import KubeApiServer
-from tests.scheduler_support import init_repo
 
 K3S = "10.43.0.0/16"
 CHECK = "NFS ClusterIP in the Service range"

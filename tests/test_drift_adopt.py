@@ -16,7 +16,7 @@ from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
 from gitops_tool.core import conventions as c
 from gitops_tool.core.documents import parse_manifests
 from tests import livestate as ls
-from tests.conftest import REPO_ROOT, CliResult, RunCli, git
+from tests.conftest import REPO_ROOT, CliResult, RunCli, git, init_repo
 from tests.kubeapi import KubeApiServer
 
 pytestmark = pytest.mark.slow  # each case renders, validates and commits in a copy of the repository
@@ -36,12 +36,7 @@ def desired() -> list[dict[str, Any]]:
 
 @pytest.fixture
 def repo(project_copy: Path) -> Path:
-    git(project_copy, "init", "-q", "-b", "main")
-    git(project_copy, "config", "user.name", "On Call")
-    git(project_copy, "config", "user.email", "oncall@example.com")
-    git(project_copy, "add", "-A")
-    git(project_copy, "commit", "-q", "-m", "initial")
-    return project_copy
+    return init_repo(project_copy)
 
 
 def _snapshot(tmp_path: Path, live: list[dict[str, Any]], name: str = "live.yaml") -> str:

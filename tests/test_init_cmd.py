@@ -11,8 +11,8 @@ import yaml
 
 from gitops_tool.core.init_plan import nfs_cluster_ip
 from gitops_tool.errors import UserError
-from tests.conftest import RunCli, git
-from tests.scheduler_support import HA, commit_subject, committed_paths, init_repo, repo_state
+from tests.conftest import RunCli, git, init_repo
+from tests.scheduler_support import HA, commit_subject, committed_paths, repo_state
 
 URL = "https://git.example.com/team/airflow-gitops.git"
 ACCEPTANCE = [

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT, RunCli
-from tests.scheduler_support import init_repo, repo_state
+from tests.conftest import REPO_ROOT, RunCli, init_repo
+from tests.scheduler_support import repo_state
 
 HA = "overlays/three-node-ha"
 LIVE = REPO_ROOT / "examples" / "live" / "three-node-ha.yaml"

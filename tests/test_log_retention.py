@@ -16,9 +16,9 @@ import pytest
 from gitops_tool.core.images import pod_spec
 from gitops_tool.core.log_retention import CONFIGMAP, DEFAULT_DAYS, KEY, check_days
 from gitops_tool.errors import UserError
-from tests.conftest import RunCli
+from tests.conftest import RunCli, init_repo
 from tests.manifests_support import HA, LEGACY, find, rendered
-from tests.scheduler_support import commit_subject, init_repo, repo_state
+from tests.scheduler_support import commit_subject, repo_state
 
 DAY = 24 * 3600
 SCRIPT_CONFIGMAP = "airflow-log-retention-scripts"

@@ -9,9 +9,8 @@ from typing import Any
 import yaml
 
 from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node
-from tests.conftest import REPO_ROOT, RunCli
+from tests.conftest import REPO_ROOT, RunCli, init_repo
 from tests.kubeapi import KubeApiServer, ResourceType
-from tests.scheduler_support import init_repo
 
 APPLICATION = ResourceType("argoproj.io", "v1alpha1", "Application", "applications", True)
 

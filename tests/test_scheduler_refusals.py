@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli, git
-from tests.scheduler_support import HA, init_repo, repo_state
+from tests.conftest import RunCli, git, init_repo
+from tests.scheduler_support import HA, repo_state
 
 
 @pytest.fixture
