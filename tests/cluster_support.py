@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tests.conftest import REPO_ROOT, CliResult, RunCli
 from tests.kubeapi import KubeApiServer, Recorded
 
 # Planted in the kubeconfig and the Secret; no command may ever print them.
@@ -40,6 +43,32 @@ def node(name: str, role: str | None = None) -> dict[str, Any]:
 
 def namespace(name: str = "airflow") -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+Prepare = Callable[[KubeApiServer], None]
+# drift(objects, *args, prepare=None): the CLI's result, its JSON report ({} when none) and the server.
+Drift = Callable[..., tuple[CliResult, dict[str, Any], KubeApiServer]]
+
+
+def drift_json(
+    run_cli: RunCli,
+    folder: Path,
+    source: tuple[str, ...],
+    objects: list[dict[str, Any]],
+    *args: str,
+    prepare: Prepare | None = None,
+) -> tuple[CliResult, dict[str, Any], KubeApiServer]:
+    """``gitops-tool drift SOURCE... --output json ARGS`` (from the repository root) against an emulated
+    API server holding ``objects``; ``prepare`` sets its faults first. The kubeconfig goes in ``folder``."""
+    with KubeApiServer(objects, token=CANARY_TOKEN) as api:
+        if prepare is not None:
+            prepare(api)
+        config = api.kubeconfig(folder)
+        result = run_cli(
+            "drift", *source, "--kubeconfig", str(config), "--output", "json", *args, cwd=REPO_ROOT
+        )
+    report = json.loads(result.out) if result.out.strip().startswith("{") else {}
+    return result, report, api
 
 
 def kube_args(api: KubeApiServer, folder: Path) -> list[str]:

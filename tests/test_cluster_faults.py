@@ -10,8 +10,7 @@ run exits 2, or reports partially with ``--allow-partial``.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
 from gitops_tool.core import conventions as c
 from gitops_tool.core.documents import parse_manifests
 from tests import livestate as ls
-from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node
+from tests.cluster_support import CANARY_TOKEN, Drift, Prepare, drift_json, kube_args, namespace, node
 from tests.conftest import REPO_ROOT, CliResult, RunCli
 from tests.kubeapi import KubeApiServer
 
@@ -38,9 +37,6 @@ BODY_PARAMS = [
     pytest.param(mode, marks=() if mode in ("html", "truncated") else pytest.mark.slow)
     for mode in BODY_FAULTS
 ]
-
-Prepare = Callable[[KubeApiServer], None]
-Drift = Callable[..., tuple[CliResult, dict[str, Any], KubeApiServer]]
 
 
 @pytest.fixture(scope="module")
@@ -59,28 +55,7 @@ def cluster(desired_file: Path) -> list[dict[str, Any]]:
 
 @pytest.fixture
 def drift(run_cli: RunCli, tmp_path: Path, desired_file: Path) -> Drift:
-    def run(
-        objects: list[dict[str, Any]], *args: str, prepare: Prepare | None = None
-    ) -> tuple[CliResult, dict[str, Any], KubeApiServer]:
-        with KubeApiServer(objects, token=CANARY_TOKEN) as api:
-            if prepare is not None:
-                prepare(api)
-            result = run_cli(
-                "drift",
-                OVERLAY,
-                "--desired-file",
-                str(desired_file),
-                "--kubeconfig",
-                str(api.kubeconfig(tmp_path)),
-                "--output",
-                "json",
-                *args,
-                cwd=REPO_ROOT,
-            )
-        report = json.loads(result.out) if result.out.strip().startswith("{") else {}
-        return result, report, api
-
-    return run
+    return functools.partial(drift_json, run_cli, tmp_path, (OVERLAY, "--desired-file", str(desired_file)))
 
 
 def _statuses(report: dict[str, Any], kind: str) -> set[str]:

@@ -7,6 +7,7 @@ labelled Nodes), then changed the way people change clusters by hand.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -20,7 +21,8 @@ from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
 from gitops_tool.core import conventions as c
 from gitops_tool.core.documents import parse_manifests
 from tests import livestate as ls
-from tests.conftest import REPO_ROOT, CliResult, RunCli
+from tests.cluster_support import Drift, drift_json
+from tests.conftest import REPO_ROOT, RunCli
 from tests.kubeapi import KubeApiServer
 
 OVERLAY = "overlays/three-node-ha"
@@ -39,33 +41,9 @@ def cluster(desired: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
     yield ls.cluster_state(desired, workers=20, roles=ROLES, extra_nodes=["node-4"])
 
 
-Drift = Callable[..., tuple[CliResult, dict[str, Any], KubeApiServer]]
-
-
 @pytest.fixture
 def drift(run_cli: RunCli, tmp_path: Path) -> Drift:
-    def run(
-        objects: list[dict[str, Any]], *args: str, prepare: Callable[[KubeApiServer], None] | None = None
-    ) -> tuple[CliResult, dict[str, Any], KubeApiServer]:
-        with KubeApiServer(objects, token="auditor-token") as api:
-            if prepare is not None:
-                prepare(api)
-            config = api.kubeconfig(tmp_path)
-            result = run_cli(
-                "drift",
-                OVERLAY,
-                "--worktree",
-                "--kubeconfig",
-                str(config),
-                "--output",
-                "json",
-                *args,
-                cwd=REPO_ROOT,
-            )
-        report = json.loads(result.out) if result.out.strip().startswith("{") else {}
-        return result, report, api
-
-    return run
+    return functools.partial(drift_json, run_cli, tmp_path, (OVERLAY, "--worktree"))
 
 
 def _changed(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
