@@ -71,6 +71,16 @@ def drift_json(
     return result, report, api
 
 
+def service(ns: str, name: str, ip: str) -> dict[str, Any]:
+    """A ClusterIP Service holding ``ip``."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {"type": "ClusterIP", "clusterIP": ip, "ports": [{"port": 443}]},
+    }
+
+
 def kube_args(api: KubeApiServer, folder: Path) -> list[str]:
     return ["--kubeconfig", str(api.kubeconfig(folder)), "--request-timeout", "5"]
 

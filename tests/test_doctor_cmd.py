@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from gitops_tool.core.conventions import INFRA_NAMESPACE
-from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node
+from tests.cluster_support import CANARY_TOKEN, kube_args, namespace, node, service
 from tests.conftest import RunCli
 from tests.kubeapi import KubeApiServer
 
@@ -101,8 +101,8 @@ def healthy() -> list[dict[str, Any]]:
                 "template": {"spec": {"containers": [{"args": ["airflow", "webserver"]}]}},
             },
         },
-        _service("default", "kubernetes", "10.96.0.1"),
-        _service(INFRA_NAMESPACE, "nfs-server", NFS_IP),
+        service("default", "kubernetes", "10.96.0.1"),
+        service(INFRA_NAMESPACE, "nfs-server", NFS_IP),
         _deployment("airflow-triggerer-1", 1, TRIGGERER),
         _deployment("airflow-triggerer-2", 1, TRIGGERER),
         _pod("airflow-triggerer-1-abc", "node-2", TRIGGERER),
@@ -113,20 +113,11 @@ def healthy() -> list[dict[str, Any]]:
 NFS_IP = "10.96.20.49"
 
 
-def _service(ns: str, name: str, ip: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"type": "ClusterIP", "clusterIP": ip, "ports": [{"port": 443}]},
-    }
-
-
 def _overlay(tmp_path: Path) -> list[str]:
     overlay = tmp_path / "repo" / "overlays" / "ha"
     overlay.mkdir(parents=True, exist_ok=True)
     (overlay / "kustomization.yaml").write_text("resources: [nfs-server.yaml]\n")
-    (overlay / "nfs-server.yaml").write_text(json.dumps(_service(INFRA_NAMESPACE, "nfs-server", NFS_IP)))
+    (overlay / "nfs-server.yaml").write_text(json.dumps(service(INFRA_NAMESPACE, "nfs-server", NFS_IP)))
     (overlay / "node-roles.yaml").write_text(
         "roles: {management: node-1, scheduler-1: node-2, scheduler-2: node-3}\n"
     )

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gitops_tool.core.conventions import INFRA_NAMESPACE
-from tests.cluster_support import kube_args, namespace
+from tests.cluster_support import kube_args, namespace, service
 from tests.conftest import RunCli, init_repo
 from tests.kubeapi import KubeApiServer
 
@@ -18,17 +18,8 @@ K3S = "10.43.0.0/16"
 CHECK = "NFS ClusterIP in the Service range"
 
 
-def _service(ns: str, name: str, ip: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"type": "ClusterIP", "clusterIP": ip, "ports": [{"port": 443}]},
-    }
-
-
 def K3S_CLUSTER() -> list[dict[str, Any]]:
-    return [namespace(), _service("default", "kubernetes", "10.43.0.1")]
+    return [namespace(), service("default", "kubernetes", "10.43.0.1")]
 
 
 NFS_IP = "10.96.20.49"
@@ -45,9 +36,7 @@ def _check(run_cli: RunCli, api: KubeApiServer, repo: Path, tmp_path: Path) -> d
 def test_the_shipped_address_on_k3s_fails_with_the_range_and_the_fix(
     run_cli: RunCli, project_copy: Path, tmp_path: Path
 ) -> None:
-    with KubeApiServer(
-        [namespace(), _service("default", "kubernetes", "10.43.0.1")], service_cidr=K3S
-    ) as api:
+    with KubeApiServer(K3S_CLUSTER(), service_cidr=K3S) as api:
         check = _check(run_cli, api, project_copy, tmp_path)
         assert check["status"] == "fail"
         assert check["detail"] == (
@@ -67,40 +56,28 @@ def test_after_init_with_the_k3s_range_the_check_passes(
     repo = init_repo(project_copy)
     done = run_cli("init", "--repo-url", "https://git.example.com/a/b.git", "--service-cidr", K3S, cwd=repo)
     assert done.code == 0, done.err
-    with KubeApiServer(
-        [namespace(), _service("default", "kubernetes", "10.43.0.1")], service_cidr=K3S
-    ) as api:
+    with KubeApiServer(K3S_CLUSTER(), service_cidr=K3S) as api:
         check = _check(run_cli, api, repo, tmp_path)
         assert check["status"] == "pass", check
         assert check["detail"].startswith("10.43.20.49 is in the Service range and free")
 
 
-def test_a_live_service_with_another_address_cannot_be_changed_in_place(
-    run_cli: RunCli, project_copy: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("holder", "detail"),
+    [
+        (service(INFRA_NAMESPACE, "nfs-server", "10.96.99.99"), "live nfs-server Service has 10.96.99.99"),
+        (service("default", "x", "10.96.20.49"), "another Service holds it"),
+    ],
+    ids=["a live nfs-server with another address cannot be changed in place", "another Service holds it"],
+)
+def test_the_address_taken_or_unchangeable_live_fails(
+    run_cli: RunCli, project_copy: Path, tmp_path: Path, holder: dict[str, Any], detail: str
 ) -> None:
-    objects = [
-        namespace(),
-        _service("default", "kubernetes", "10.96.0.1"),
-        _service(INFRA_NAMESPACE, "nfs-server", "10.96.99.99"),
-    ]
+    objects = [namespace(), service("default", "kubernetes", "10.96.0.1"), holder]
     with KubeApiServer(objects, service_cidr="10.96.0.0/12") as api:
         check = _check(run_cli, api, project_copy, tmp_path)
         assert check["status"] == "fail"
-        assert "live nfs-server Service has 10.96.99.99" in check["detail"]
-
-
-def test_another_service_holding_the_address_fails(
-    run_cli: RunCli, project_copy: Path, tmp_path: Path
-) -> None:
-    objects = [
-        namespace(),
-        _service("default", "kubernetes", "10.96.0.1"),
-        _service("default", "x", "10.96.20.49"),
-    ]
-    with KubeApiServer(objects, service_cidr="10.96.0.0/12") as api:
-        check = _check(run_cli, api, project_copy, tmp_path)
-        assert check["status"] == "fail"
-        assert "another Service holds it" in check["detail"]
+        assert detail in check["detail"]
 
 
 def test_without_leave_to_dry_run_a_service_it_says_unknown(
