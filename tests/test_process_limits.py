@@ -8,30 +8,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunCli
+from tests.overlay_inputs import BILLION_LAUGHS, write_overlay
 
-ALIAS_BOMB = """\
-apiVersion: v1
-kind: ConfigMap
-metadata: {name: bomb}
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-"""
-
-
-def _overlay(tmp_path: Path, files: dict[str, str]) -> Path:
-    folder = tmp_path / "overlays" / "x"
-    folder.mkdir(parents=True)
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    (folder / "kustomization.yaml").write_text("resources:\n" + "".join(f"  - {n}\n" for n in files))
-    return tmp_path
+ALIAS_BOMB = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\n" + BILLION_LAUGHS
 
 
 def _script(tmp_path: Path, body: str) -> str:
@@ -61,7 +40,7 @@ def _one_line(err: str, *needles: str) -> None:
 def test_an_alias_bomb_in_a_kustomization_stops_at_the_memory_limit(
     run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _overlay(tmp_path, {"bomb.yaml": ALIAS_BOMB})
+    root = write_overlay(tmp_path, "x", {"bomb.yaml": ALIAS_BOMB})
     monkeypatch.setenv("GITOPS_TOOL_KUSTOMIZE_MEMORY_MB", "1024")
     result = run_cli("render", "overlays/x", cwd=root)
     assert result.code == 2 and result.out == ""
@@ -72,7 +51,7 @@ def test_an_alias_bomb_in_a_kustomization_stops_at_the_memory_limit(
 def test_a_kustomize_that_hangs_is_killed_at_the_time_limit(
     run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    root = _overlay(tmp_path, {})
+    root = write_overlay(tmp_path, "x", {})
     pids = tmp_path / "pids"
     # The child and its own child both hang; the whole process group must go.
     fake = _script(tmp_path, f"sleep 60 & echo $! > {pids}; echo $$ >> {pids}; wait")
@@ -85,7 +64,7 @@ def test_a_kustomize_that_hangs_is_killed_at_the_time_limit(
 
 
 def test_a_kustomize_killed_by_a_signal_is_one_line(run_cli: RunCli, tmp_path: Path) -> None:
-    root = _overlay(tmp_path, {})
+    root = write_overlay(tmp_path, "x", {})
     fake = _script(tmp_path, "echo partial; kill -9 $$")
     result = run_cli("render", "overlays/x", "--kustomize", fake, cwd=root)
     assert result.code == 2 and result.out == ""
@@ -104,7 +83,7 @@ def test_a_kustomize_killed_by_a_signal_is_one_line(run_cli: RunCli, tmp_path: P
 def test_bad_limits_are_refused(
     run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
 ) -> None:
-    root = _overlay(tmp_path, {})
+    root = write_overlay(tmp_path, "x", {})
     monkeypatch.setenv(name, value)
     result = run_cli("render", "overlays/x", cwd=root)
     assert result.code == 2
@@ -113,7 +92,7 @@ def test_bad_limits_are_refused(
 
 def test_a_normal_render_fits_the_default_limits(run_cli: RunCli, tmp_path: Path) -> None:
     cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: small}\ndata: {a: b}\n"
-    root = _overlay(tmp_path, {"cm.yaml": cm})
+    root = write_overlay(tmp_path, "x", {"cm.yaml": cm})
     result = run_cli("render", "overlays/x", cwd=root)
     assert result.code == 0, result.err
     assert "name: small" in result.out

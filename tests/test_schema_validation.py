@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from tests.conftest import RunCli
+from tests.overlay_inputs import write_overlay
 
 BROKEN_DEPLOYMENT = """\
 apiVersion: apps/v1
@@ -38,17 +39,8 @@ metadata:
 """
 
 
-def _overlay(tmp_path: Path, **files: str) -> Path:
-    folder = tmp_path / "overlays" / "broken"
-    folder.mkdir(parents=True)
-    for name, text in files.items():
-        (folder / name).write_text(text)
-    (folder / "kustomization.yaml").write_text("resources:\n" + "".join(f"  - {name}\n" for name in files))
-    return tmp_path
-
-
 def test_schema_errors_exit_1_with_every_violation(run_cli: RunCli, tmp_path: Path) -> None:
-    _overlay(tmp_path, **{"deployment.yaml": BROKEN_DEPLOYMENT})
+    write_overlay(tmp_path, "broken", {"deployment.yaml": BROKEN_DEPLOYMENT})
     result = run_cli("validate", "overlays/broken", cwd=tmp_path)
     assert result.code == 1, result.err
     lines = result.out.splitlines()
@@ -60,7 +52,7 @@ def test_schema_errors_exit_1_with_every_violation(run_cli: RunCli, tmp_path: Pa
 
 
 def test_schema_errors_as_json(run_cli: RunCli, tmp_path: Path) -> None:
-    _overlay(tmp_path, **{"deployment.yaml": BROKEN_DEPLOYMENT})
+    write_overlay(tmp_path, "broken", {"deployment.yaml": BROKEN_DEPLOYMENT})
     result = run_cli("validate", "overlays/broken", "--output", "json", "-k", "1.30", cwd=tmp_path)
     assert result.code == 1
     report = json.loads(result.out)
@@ -76,7 +68,7 @@ def test_schema_errors_as_json(run_cli: RunCli, tmp_path: Path) -> None:
 
 
 def test_custom_resources_without_a_schema_are_reported_and_skipped(run_cli: RunCli, tmp_path: Path) -> None:
-    _overlay(tmp_path, **{"widget.yaml": CUSTOM_RESOURCE})
+    write_overlay(tmp_path, "broken", {"widget.yaml": CUSTOM_RESOURCE})
     result = run_cli("validate", "overlays/broken", cwd=tmp_path)
     assert result.code == 0, result.out + result.err
     assert "skipped: Widget/airflow/w: no schema for example.com/v1 Widget" in result.out
