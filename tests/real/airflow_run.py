@@ -27,7 +27,7 @@ from gitops_tool.core.documents import parse_manifests
 from gitops_tool.core.images import embedded_pods, pod_spec
 from gitops_tool.core.objects import Manifest, describe
 from gitops_tool.services.rendering import render_overlay
-from tests.real.servers import free_port
+from tests.real.servers import airflow_venv, free_port
 
 AIRFLOW_VERSION = "2.11.0"
 AIRFLOW_IMAGE = "apache/airflow"
@@ -151,6 +151,16 @@ def airflow_containers(objects: list[Manifest]) -> list[AirflowContainer]:
     return found
 
 
+def airflow_options(objects: list[Manifest]) -> set[tuple[str, str]]:
+    """Every (AIRFLOW__ option, value) any Airflow container of the render sets (Secrets excluded)."""
+    return {
+        (name, value)
+        for container in airflow_containers(objects)
+        for name, value in container.env.items()
+        if name.startswith("AIRFLOW__") and value != SECRET_PLACEHOLDER
+    }
+
+
 def find_container(objects: list[Manifest], args_prefix: list[str]) -> AirflowContainer:
     """The first main Airflow container whose command line starts with ``args_prefix``."""
     for candidate in airflow_containers(objects):
@@ -229,6 +239,31 @@ def run(args: list[str], env: Mapping[str, str], timeout: float, cwd: Path | Non
             f"{shlex.join(args)} exited {result.returncode}: {_tail(result.stdout, result.stderr)}"
         )
     return result.stdout + result.stderr
+
+
+def airflow_python(
+    version: str,
+    script: str,
+    *args: str,
+    home: Path,
+    timeout: float,
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+    what: str = "script",
+) -> str:
+    """``python -c SCRIPT ARGS`` by the Python of Airflow ``version``'s venv, with AIRFLOW_HOME ``home``
+    and a bare PATH (plus ``env``); its stdout, or AssertionError with the tail of its stderr."""
+    result = subprocess.run(
+        [str(airflow_venv(version) / "bin" / "python"), "-c", script, *args],
+        input=stdin,
+        env={"AIRFLOW_HOME": str(home), "PATH": "/usr/bin:/bin", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert result.returncode == 0, f"{what}: {result.stderr[-3000:]}"
+    return result.stdout
 
 
 def _tail(*parts: object, lines: int = 40) -> str:

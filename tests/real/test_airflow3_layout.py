@@ -27,13 +27,13 @@ import pytest
 import yaml
 
 from gitops_tool.core.images import embedded_pods
-from gitops_tool.core.objects import Manifest, describe
+from gitops_tool.core.objects import describe
 from tests.conftest import REPO_ROOT, git
 from tests.real.airflow_run import (
-    SECRET_PLACEHOLDER,
     LocalRun,
     StatsdListener,
-    airflow_containers,
+    airflow_options,
+    airflow_python,
     config_map_files,
     find_container,
     probe_command,
@@ -71,19 +71,6 @@ def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     yield repo
 
 
-def _python() -> str:
-    return str(airflow_venv(AIRFLOW_3) / "bin" / "python")
-
-
-def _options(objects: list[Manifest]) -> set[tuple[str, str]]:
-    return {
-        (name, value)
-        for container in airflow_containers(objects)
-        for name, value in container.env.items()
-        if name.startswith("AIRFLOW__") and value != SECRET_PLACEHOLDER
-    }
-
-
 # Run by Airflow 3.3.2's Python: {"options": [[ENV_NAME, value], ...]} on stdin, one problem a line.
 CHECK_OPTIONS = r"""
 import json, sys
@@ -112,20 +99,10 @@ for name, value in pairs:
 
 
 def check_options(pairs: set[tuple[str, str]], home: Path) -> list[str]:
-    result = subprocess.run(
-        [_python(), "-c", CHECK_OPTIONS],
-        input=json.dumps({"options": sorted(pairs)}),
-        env={"AIRFLOW_HOME": str(home), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    stdin = json.dumps({"options": sorted(pairs)})
+    output = airflow_python(AIRFLOW_3, CHECK_OPTIONS, home=home, timeout=300, stdin=stdin)
     # Airflow logs to stdout too: the checker's own lines are the ones it marks.
-    return [
-        line.removeprefix("PROBLEM ") for line in result.stdout.splitlines() if line.startswith("PROBLEM ")
-    ]
+    return [line.removeprefix("PROBLEM ") for line in output.splitlines() if line.startswith("PROBLEM ")]
 
 
 def test_the_option_check_catches_unknown_and_deprecated_names(tmp_path: Path) -> None:
@@ -149,7 +126,7 @@ def test_the_option_check_catches_unknown_and_deprecated_names(tmp_path: Path) -
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_the_upgraded_options_are_known_to_airflow_3(upgraded: Path, overlay: str, tmp_path: Path) -> None:
     objects = render(upgraded, overlay)
-    pairs = _options(objects)
+    pairs = airflow_options(objects)
     assert len(pairs) > 30, sorted(pairs)
     problems = check_options(pairs, tmp_path)
     assert not problems, "\n".join(problems)
@@ -193,16 +170,8 @@ def test_worker_pod_templates_become_airflow_3_worker_pods(
     for where, template in templates:
         path = tmp_path / "pod_template_file.yaml"
         path.write_text(yaml.safe_dump(template))
-        result = subprocess.run(
-            [_python(), "-c", CONSTRUCT_POD, str(path)],
-            env={"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        assert result.returncode == 0, f"{where}: {result.stderr[-3000:]}"
-        spec, want = json.loads(result.stdout)["spec"], template["spec"]
+        output = airflow_python(AIRFLOW_3, CONSTRUCT_POD, str(path), home=tmp_path, timeout=300, what=where)
+        spec, want = json.loads(output)["spec"], template["spec"]
         base = spec["containers"][0]
         assert base["name"] == "base", where
         assert base["image"] == "apache/airflow:3.3.2-python3.12", where

@@ -14,21 +14,20 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from gitops_tool.core.images import embedded_pods
-from gitops_tool.core.objects import Manifest, describe
+from gitops_tool.core.objects import describe
 from tests.conftest import REPO_ROOT
 from tests.real.airflow_run import (
     AIRFLOW_VERSION,
-    SECRET_PLACEHOLDER,
     LocalRun,
     StatsdListener,
-    airflow_containers,
+    airflow_options,
+    airflow_python,
     find_container,
     render,
     run,
@@ -136,40 +135,18 @@ print(json.dumps(ApiClient().sanitize_for_serialization(pod)))
 """
 
 
-def _venv_python() -> str:
-    return str(airflow_venv(AIRFLOW_VERSION) / "bin" / "python")
-
-
-def _options(objects: list[Manifest]) -> set[tuple[str, str]]:
-    """Every (AIRFLOW__ option, value) any Airflow container of the render sets (Secrets excluded)."""
-    return {
-        (name, value)
-        for container in airflow_containers(objects)
-        for name, value in container.env.items()
-        if name.startswith("AIRFLOW__") and value != SECRET_PLACEHOLDER
-    }
-
-
 def check_options(pairs: set[tuple[str, str]], home: Path) -> list[str]:
     """Airflow 2.11's verdict on ``pairs``: one problem per line, empty when every option is fine."""
-    env = {"AIRFLOW_HOME": str(home), "PATH": "/usr/bin:/bin", "AIRFLOW__CORE__UNIT_TEST_MODE": "False"}
-    result = subprocess.run(
-        [_venv_python(), "-c", CHECK_OPTIONS],
-        input=json.dumps({"options": sorted(pairs)}),
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return [line for line in result.stdout.splitlines() if line.strip()]
+    stdin = json.dumps({"options": sorted(pairs)})
+    env = {"AIRFLOW__CORE__UNIT_TEST_MODE": "False"}
+    output = airflow_python(AIRFLOW_VERSION, CHECK_OPTIONS, home=home, timeout=180, stdin=stdin, env=env)
+    return [line for line in output.splitlines() if line.strip()]
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_rendered_options_are_known_current_and_parse(overlay: str, tmp_path: Path) -> None:
     objects = render(REPO_ROOT, overlay)
-    pairs = _options(objects)
+    pairs = airflow_options(objects)
     assert len(pairs) > 30, f"too few AIRFLOW__ options found: {sorted(pairs)}"
     problems = check_options(pairs, tmp_path)
     assert not problems, "\n".join(problems)
@@ -229,7 +206,7 @@ def test_config_lint_is_clean_for_our_options(overlay: str, tmp_path: Path) -> N
     objects = render(REPO_ROOT, overlay)
     scheduler = find_container(objects, ["airflow", "scheduler"])
     local = LocalRun(airflow_venv(AIRFLOW_VERSION), tmp_path, "postgresql://lint@127.0.0.1:9/lint", 9125)
-    ours = dict(_options(objects))
+    ours = dict(airflow_options(objects))
     output = run(["airflow", "config", "lint"], local.env(ours | scheduler.env), timeout=180)
     findings = lint_findings(output)
     assert findings, f"lint output not understood: {output[-2000:]}"
@@ -247,16 +224,9 @@ def test_worker_pod_templates_become_worker_pods(overlay: str, tmp_path: Path) -
     for where, template in templates:
         path = tmp_path / "pod_template_file.yaml"
         path.write_text(yaml.safe_dump(template))
-        result = subprocess.run(
-            [_venv_python(), "-c", CONSTRUCT_POD, str(path)],
-            env={"AIRFLOW_HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
+        pod = json.loads(
+            airflow_python(AIRFLOW_VERSION, CONSTRUCT_POD, str(path), home=tmp_path, timeout=180, what=where)
         )
-        assert result.returncode == 0, f"{where}: {result.stderr[-3000:]}"
-        pod = json.loads(result.stdout)
         spec, want = pod["spec"], template["spec"]
         # The provider merges the executor's container `base` into the template's FIRST container:
         # that must be the template's own `base` (Airflow's pod_template_file contract), or the task
