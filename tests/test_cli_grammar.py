@@ -275,6 +275,40 @@ def test_json_output_offline(run_cli: RunCli, repo_root: Path, args: list[str]) 
     assert isinstance(json.loads(result.out), dict)
 
 
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["render"],
+        ["images"],
+        ["validate", "--no-policies"],
+        ["components", "list"],
+        ["dags", "source", "show"],
+        ["drift", "--live-file", "LIVE"],  # Git-backed: the overlay is looked up in HEAD
+        ["drift", "--worktree", "--live-file", "LIVE"],
+    ],
+    ids=lambda args: " ".join(a for a in args if a.isalpha()),
+)
+def test_every_spelling_of_the_overlay_gives_the_same_answer(
+    run_cli: RunCli, project_repo: Path, repo_root: Path, command: list[str]
+) -> None:
+    live = str(repo_root / "examples" / "live" / "three-node-ha.yaml")
+    args = [live if a == "LIVE" else a for a in command]
+    answers = set()
+    absolute = str(project_repo / "overlays" / "three-node-ha")
+    for spelling in ("three-node-ha", "overlays/three-node-ha", "overlays/three-node-ha/", absolute):
+        result = run_cli(*_with_overlay(args, spelling), cwd=project_repo)
+        assert result.code in (0, 1), f"{spelling}: {result.err}"
+        answers.add((result.code, result.out.replace(str(project_repo) + "/", "")))
+    assert len(answers) == 1, answers
+
+
+def _with_overlay(args: list[str], overlay: str) -> list[str]:
+    """``args`` with the overlay as the positional argument right after the command's words."""
+    words = 2 if args[0] in ("components", "dags") else 1
+    words = 3 if args[:2] == ["dags", "source"] else words
+    return [*args[:words], overlay, *args[words:]]
+
+
 def test_an_unknown_format_is_a_usage_error(run_cli: RunCli, repo_root: Path) -> None:
     result = run_cli("images", "three-node-ha", "-o", "xml", cwd=repo_root)
     assert result.code == 2

@@ -100,6 +100,10 @@ def test_ref_renders_an_older_commit_and_an_overlay_only_there(
     )
     assert result.code == 0, result.err
     assert json.loads(result.out)["ref"] == f"{first} ({first[:12]})"
+    # The overlay's short name, as every command takes it, finds it in the commit too.
+    short = run_cli("drift", "demo", "--ref", first, "--live-file", str(live), "-o", "json", cwd=repo)
+    assert short.code == 0, short.err
+    assert json.loads(short.out)["overlay"] == "overlays/demo"
     result = run_cli("drift", "overlays/demo", "--ref", "v2", "--live-file", str(live), cwd=repo)
     assert result.code == 1
     result = run_cli("drift", "overlays/demo", "--live-file", str(live), cwd=repo)

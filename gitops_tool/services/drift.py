@@ -266,11 +266,13 @@ def desired_state(request: DriftRequest) -> Iterator[Desired]:
 
     rev = request.ref or "HEAD"
     root = repository_root(Path.cwd())
-    relative = _overlay_in_repo(overlay, root)
+    candidates = _overlay_in_repo(overlay, root)
     with tree_at(root, rev) as tree:
+        found = [c for c in candidates if kustomization_file(tree.root / c) is not None]
+        relative = found[0] if found else candidates[-1]
         path = tree.root / relative
-        if kustomization_file(path) is None:
-            raise UserError(f"overlay {relative} does not exist at {rev} ({tree.commit[:12]})")
+        if not found:
+            raise UserError(f"overlay {overlay} does not exist at {rev} ({tree.commit[:12]})")
         label = str(relative)
         desired = Desired(_render(renderer, path, f"{label} at {rev}"), label, f"{rev} ({tree.commit[:12]})")
         desired.tree, desired.commit, desired.git_root = tree.root, tree.commit, root
@@ -304,17 +306,22 @@ def _refuse_symlink_escape(overlay: str, resolved: Path) -> None:
         raise UserError(f"overlay {overlay} leads outside the repository {root} (a symlink to {resolved})")
 
 
-def _overlay_in_repo(overlay: str, root: Path) -> Path:
-    """The overlay as a path inside the repository (it may exist only in the commit)."""
+def _overlay_in_repo(overlay: str, root: Path) -> list[Path]:
+    """Where the overlay may be inside the repository, as paths relative to its root, in the order
+    the other commands try them (the current folder, the root, ``overlays/``): the commit decides
+    which exists (the overlay may exist only there)."""
     given = Path(overlay)
+    found: list[Path] = []
     for candidate in (Path.cwd() / given, root / given, root / "overlays" / given):
         try:
-            relative = candidate.resolve().relative_to(root)
+            relative = candidate.resolve().relative_to(root.resolve())
         except ValueError:
             continue
-        if (root / relative).is_dir() or candidate == root / given:
-            return relative
-    raise UserError(f"overlay {overlay} is outside the repository {root}")
+        if relative not in found:
+            found.append(relative)
+    if not found:
+        raise UserError(f"overlay {overlay} is outside the repository {root}")
+    return found
 
 
 def _repo_root_or(path: Path) -> Path:
