@@ -422,6 +422,7 @@ COMMANDS: list[list[str]] = [
 )
 def test_broken_credentials_fail_before_any_request(  # noqa: PLR0917 - parametrised
     tmp_path: Path,
+    project_copy: Path,
     run_cli: RunCli,
     command: list[str],
     user: dict[str, Any] | None,
@@ -430,7 +431,7 @@ def test_broken_credentials_fail_before_any_request(  # noqa: PLR0917 - parametr
 ) -> None:
     with KubeApiServer(NODES, token=None) as api:  # a server that would answer anonymous requests
         config = _kubeconfig(api, tmp_path, user, user_name)
-        result = run_cli(*command, "--kubeconfig", str(config), cwd=REPO_ROOT)
+        result = run_cli(*command, "--kubeconfig", str(config), cwd=project_copy)
     assert result.code == 2, result.out
     assert result.err.count("\n") == 1 and expected in result.err
     assert "ERROR:root" not in result.err

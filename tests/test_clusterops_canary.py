@@ -131,9 +131,9 @@ def _kubeconfig(api: KubeApiServer, folder: Path, token: str = CANARY_TOKEN) -> 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_happy_paths_print_no_credential(
-    api: KubeApiServer, tmp_path: Path, run_cli: RunCli, command: list[str]
+    api: KubeApiServer, tmp_path: Path, project_copy: Path, run_cli: RunCli, command: list[str]
 ) -> None:
-    result = run_cli(*command, "--kubeconfig", _kubeconfig(api, tmp_path), cwd=REPO_ROOT)
+    result = run_cli(*command, "--kubeconfig", _kubeconfig(api, tmp_path), cwd=project_copy)
     assert result.code == EXPECTED[tuple(command)], result.out + result.err
     _assert_clean(result.out, result.err)
     if result.code == 2:  # e.g. `secrets init` refusing the existing Secret: one line
@@ -142,10 +142,10 @@ def test_happy_paths_print_no_credential(
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_rejected_credentials_are_one_line_without_the_token(
-    api: KubeApiServer, tmp_path: Path, run_cli: RunCli, command: list[str]
+    api: KubeApiServer, tmp_path: Path, project_copy: Path, run_cli: RunCli, command: list[str]
 ) -> None:
     wrong = "canary-wrong-token-0b9e"
-    result = run_cli(*command, "--kubeconfig", _kubeconfig(api, tmp_path, wrong), cwd=REPO_ROOT)
+    result = run_cli(*command, "--kubeconfig", _kubeconfig(api, tmp_path, wrong), cwd=project_copy)
     assert result.code == 2
     assert result.err.count("\n") == 1 and "401 Unauthorized" in result.err
     _assert_clean(result.out, result.err)
@@ -155,7 +155,7 @@ def test_rejected_credentials_are_one_line_without_the_token(
 
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_forbidden_and_server_errors_are_one_line(
-    api: KubeApiServer, tmp_path: Path, run_cli: RunCli, command: list[str]
+    api: KubeApiServer, tmp_path: Path, project_copy: Path, run_cli: RunCli, command: list[str]
 ) -> None:
     for plural, group in (
         ("secrets", ""),
@@ -167,7 +167,7 @@ def test_forbidden_and_server_errors_are_one_line(
         api.forbid(plural, group=group)
     api.fail(500, method=None, path="/apis/apps", times=100)
     result = run_cli(
-        *command, "--kubeconfig", _kubeconfig(api, tmp_path), "--request-timeout", "5", cwd=REPO_ROOT
+        *command, "--kubeconfig", _kubeconfig(api, tmp_path), "--request-timeout", "5", cwd=project_copy
     )
     assert result.code == 2, result.out
     assert result.err.count("\n") == 1 and result.err.startswith(
@@ -176,16 +176,18 @@ def test_forbidden_and_server_errors_are_one_line(
     _assert_clean(result.out, result.err)
 
 
-def test_unknown_context_and_missing_kubeconfig(tmp_path: Path, run_cli: RunCli, api: KubeApiServer) -> None:
+def test_unknown_context_and_missing_kubeconfig(
+    tmp_path: Path, project_copy: Path, run_cli: RunCli, api: KubeApiServer
+) -> None:
     config = _kubeconfig(api, tmp_path)
-    result = run_cli("nodes", "check", "--kubeconfig", config, "--context", "nope", cwd=REPO_ROOT)
+    result = run_cli("nodes", "check", "--kubeconfig", config, "--context", "nope", cwd=project_copy)
     assert result.code == 2 and "has no context 'nope'" in result.err
-    missing = run_cli("doctor", "--kubeconfig", str(tmp_path / "none"), cwd=REPO_ROOT)
+    missing = run_cli("doctor", "--kubeconfig", str(tmp_path / "none"), cwd=project_copy)
     assert missing.code == 2 and "does not exist" in missing.err
     _assert_clean(result.out + missing.out, result.err + missing.err)
 
 
-def test_a_silent_server_times_out_with_one_line(tmp_path: Path, run_cli: RunCli) -> None:
+def test_a_silent_server_times_out_with_one_line(tmp_path: Path, project_copy: Path, run_cli: RunCli) -> None:
     with KubeApiServer(token=CANARY_TOKEN) as api:
         api.silence()
         result = run_cli(
@@ -195,7 +197,7 @@ def test_a_silent_server_times_out_with_one_line(tmp_path: Path, run_cli: RunCli
             _kubeconfig(api, tmp_path),
             "--request-timeout",
             "0.3",
-            cwd=REPO_ROOT,
+            cwd=project_copy,
         )
         assert result.code == 2
         assert "no answer within 0.3s (--request-timeout)" in result.err and result.err.count("\n") == 1
