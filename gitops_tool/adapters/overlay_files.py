@@ -8,7 +8,7 @@ from typing import Any
 
 from gitops_tool.adapters import yaml_roundtrip
 from gitops_tool.adapters.files import read_text
-from gitops_tool.adapters.project import kustomization_file
+from gitops_tool.adapters.project import kustomization_file, overlay_candidates
 from gitops_tool.core.conventions import LEGACY_OVERLAY, NODE_ROLES_FILE
 from gitops_tool.core.node_roles import parse_role_mapping
 from gitops_tool.core.scaffold.plan import NewFile, NewFolder, Plan, RemoveFolder
@@ -30,9 +30,7 @@ class FileChange:
 
 def resolve_overlay_in(root: Path, overlay: str) -> Path:
     """An overlay of the repository at ``root``: ``overlays/NAME``, ``NAME`` or an absolute path in it."""
-    given = Path(overlay)
-    candidates = [given] if given.is_absolute() else [root / given, root / "overlays" / given]
-    for candidate in candidates:
+    for candidate in overlay_candidates(overlay, root, from_cwd=False):
         folder = candidate.resolve()
         if folder.is_dir() and kustomization_file(folder) is not None:
             try:

@@ -26,19 +26,27 @@ def kustomization_file(folder: Path) -> Path | None:
     return None
 
 
+def overlay_candidates(overlay: str, root: Path | None, *, from_cwd: bool = True) -> list[Path]:
+    """Where an overlay argument may be, in the order every command tries them: the current folder
+    (when ``from_cwd``), the repository ``root``, then ``overlays/`` under it; an absolute path is
+    only itself. The caller decides which exists (on disk, or in a commit)."""
+    given = Path(overlay)
+    if given.is_absolute():
+        return [given]
+    candidates = [given] if from_cwd else []
+    if root is not None:
+        candidates += [root / given, root / "overlays" / given]
+    return candidates
+
+
 def resolve_overlay(overlay: str, root: Path | None = None) -> Path:
     """An overlay argument as a folder: relative to the current folder, else to the repository root."""
     given = Path(overlay)
-    candidates = [given]
-    if not given.is_absolute():
-        try:
-            project = root or find_project_root()
-        except UserError:
-            project = None
-        if project is not None:
-            candidates.append(project / given)
-            candidates.append(project / "overlays" / given)
-    for candidate in candidates:
+    try:
+        project = root or find_project_root()
+    except UserError:
+        project = None
+    for candidate in overlay_candidates(overlay, project):
         if candidate.is_dir():
             if kustomization_file(candidate) is None:
                 raise UserError(f"{overlay} is not a kustomization: no kustomization.yaml in {candidate}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from gitops_tool.adapters.files import read_text
 from gitops_tool.adapters.kustomize import KustomizeRenderer, resolve_kustomize
-from gitops_tool.adapters.project import kustomization_file, resolve_overlay
+from gitops_tool.adapters.project import kustomization_file, overlay_candidates, resolve_overlay
 from gitops_tool.core import conventions as c
 from gitops_tool.core.documents import parse_documents, parse_manifests
 from gitops_tool.core.drift.attribution import parse_duration, since_filter
@@ -295,8 +295,7 @@ def _refuse_symlink_escape(overlay: str, resolved: Path) -> None:
         root = find_project_root()
     except UserError:
         return
-    given = Path(overlay)
-    for candidate in (given, root / given, root / "overlays" / given):
+    for candidate in overlay_candidates(overlay, root):
         if candidate.is_dir():
             named = Path(os.path.normpath(candidate.absolute()))
             break
@@ -310,9 +309,8 @@ def _overlay_in_repo(overlay: str, root: Path) -> list[Path]:
     """Where the overlay may be inside the repository, as paths relative to its root, in the order
     the other commands try them (the current folder, the root, ``overlays/``): the commit decides
     which exists (the overlay may exist only there)."""
-    given = Path(overlay)
     found: list[Path] = []
-    for candidate in (Path.cwd() / given, root / given, root / "overlays" / given):
+    for candidate in overlay_candidates(overlay, root):
         try:
             relative = candidate.resolve().relative_to(root.resolve())
         except ValueError:
